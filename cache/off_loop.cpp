@@ -12,7 +12,12 @@ CancelHandle submitOffLoop(uv_loop_t* loop, std::unique_ptr<OffLoopJob> owned) {
       [](uv_work_t* req, int status) {
         std::unique_ptr<OffLoopJob> j(static_cast<OffLoopJob*>(req->data));
         *j->alive = nullptr;
-        if (status == 0 && !j->cancelled && j->done) j->done();
+        if (status != 0) return;  // never ran
+        if (!j->cancelled) {
+          if (j->done) j->done();
+        } else if (j->dropped) {
+          j->dropped();
+        }
       });
   if (rc != 0) {
     // Cannot happen for uv_queue_work with a valid loop; run nothing, report nothing.

@@ -21,6 +21,7 @@ struct OffLoopJob {
   uv_work_t req{};
   std::function<void()> work;
   std::function<void()> done;
+  std::function<void()> dropped;  // the work ran but its owner had cancelled
   bool cancelled = false;
   std::shared_ptr<OffLoopJob*> alive;  // reset when the job is gone
 };
@@ -33,6 +34,20 @@ CancelHandle runOffLoop(uv_loop_t* loop, std::function<R()> work, std::function<
   auto result = std::make_shared<std::optional<R>>();
   job->work = [work = std::move(work), result] { result->emplace(work()); };
   job->done = [done = std::move(done), result] { done(std::move(**result)); };
+  return detail::submitOffLoop(loop, std::move(job));
+}
+
+// As above, for work whose result owns a resource (an open fd): if the owner
+// cancels after the work ran, `dropped` receives the result on the loop
+// thread so the resource is released instead of leaked.
+template <class R>
+CancelHandle runOffLoop(uv_loop_t* loop, std::function<R()> work, std::function<void(R)> done,
+                        std::function<void(R)> dropped) {
+  auto job = std::make_unique<detail::OffLoopJob>();
+  auto result = std::make_shared<std::optional<R>>();
+  job->work = [work = std::move(work), result] { result->emplace(work()); };
+  job->done = [done = std::move(done), result] { done(std::move(**result)); };
+  job->dropped = [dropped = std::move(dropped), result] { dropped(std::move(**result)); };
   return detail::submitOffLoop(loop, std::move(job));
 }
 

@@ -21,8 +21,7 @@ TEST_CASE("Digest::parse rejects anything that could escape a path or confuse a 
 }
 
 TEST_CASE("Hasher matches known sha256 vectors") {
-  CHECK(hoard::sha256Hex("") ==
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(hoard::sha256Hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   hoard::Hasher h(hoard::DigestAlgorithm::Sha256);
   h.update("ab", 2);
   h.update("c", 1);

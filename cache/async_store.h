@@ -1,0 +1,64 @@
+#pragma once
+// The loop thread's view of the store: every BlobStore / Index call runs on
+// the thread pool and reports back on the loop. Front ends (OCI, npm, PyPI,
+// Go) use this; none of them touches the disk or RocksDB directly.
+//
+// Must survive: the caller cancelling at any point (an fd opened for a
+// cancelled request is closed, never leaked), the blob being evicted between
+// lookup and send (the open fd keeps the bytes readable), and an index entry
+// whose file vanished (the store heals it and reports NotFound).
+#include <uv.h>
+
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cache/blob_store.h"
+#include "cache/cancel.h"
+
+namespace hoard {
+
+struct StoredBytes {
+  BlobMeta meta;
+  std::string bytes;
+};
+using StoredBytesPtr = std::shared_ptr<const StoredBytes>;
+
+class AsyncStore {
+ public:
+  AsyncStore(uv_loop_t* loop, BlobStore& store) : loop_(loop), store_(store) {}
+
+  using OpenCallback = std::function<void(std::expected<OpenBlob, StoreError>)>;
+  // Opens a blob for serving; an unindexed file left by a crash is re-verified
+  // and adopted (mediaType is recorded for it).
+  CancelHandle open(const Digest& digest, std::string mediaType, OpenCallback done);
+
+  using ReadCallback = std::function<void(std::expected<StoredBytesPtr, StoreError>)>;
+  // Reads a small blob (a manifest, a metadata document) whole. Larger than
+  // maxBytes -> SizeMismatch.
+  CancelHandle readAll(const Digest& digest, std::size_t maxBytes, ReadCallback done);
+
+  // Stores bytes the caller has already verified against `digest`.
+  CancelHandle putBytes(const Digest& digest, std::shared_ptr<const std::string> bytes,
+                        BlobMeta meta, std::function<void(bool ok)> done);
+
+  CancelHandle getRef(std::string key,
+                      std::function<void(std::optional<RefEntry>)> done);
+  CancelHandle putRef(std::string key, RefEntry ref, std::function<void(bool ok)> done);
+
+  // Closes an fd on the thread pool: the last close of an evicted (unlinked)
+  // file frees its blocks, which must not happen on the loop.
+  void closeFd(int fd);
+
+  uv_loop_t* loop() const { return loop_; }
+  BlobStore& store() { return store_; }
+
+ private:
+  uv_loop_t* loop_;
+  BlobStore& store_;
+};
+
+}  // namespace hoard
