@@ -1,0 +1,281 @@
+#!/usr/bin/python3
+"""Turn bench/run.sh's results.env into bench/RESULTS.md (and print it).
+
+results.env holds key=value lines; the values of per-round keys (blob_r1_hoard, get_r2_nginx, ...)
+are themselves lines of key=value pairs from blobget, reqload or the wrk summary. A figure is the
+median over rounds; a server that failed its pre-run checks, or any round with an error, bad
+status or socket error, shows as "n/a", never as a number.
+"""
+import statistics
+import sys
+
+SERVERS = [("hoard", "hoard"), ("nginx", "nginx (sendfile)"), ("registry", "docker-registry proxy")]
+
+
+def load(path):
+    res = {}
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if "=" in line:
+                k, v = line.split("=", 1)
+                res[k] = v
+    return res
+
+
+def fields(line):
+    out = {}
+    for part in (line or "").split():
+        if "=" in part:
+            k, v = part.split("=", 1)
+            out[k] = v
+    return out
+
+
+def num(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def fmt(v, digits=0):
+    return "n/a" if v is None else f"{v:,.{digits}f}"
+
+
+def main():
+    res = load(sys.argv[1])
+    out_path = sys.argv[2]
+    rounds = int(res.get("rounds", "1"))
+    hoard_ok = res.get("hoard_ok") == "1"
+    present = {s: res.get(f"check_{s}") is not None for s, _ in SERVERS}
+    checked = {s: res.get(f"check_{s}") == "1" for s, _ in SERVERS}
+
+    def rounds_of(kind, s):
+        return [fields(res[f"{kind}_r{r}_{s}"]) for r in range(1, rounds + 1) if f"{kind}_r{r}_{s}" in res]
+
+    def round_ok(kind, f):
+        if kind == "blob":
+            return f.get("errors") == "0" and num(f.get("MiB_per_s")) is not None
+        if kind == "get":
+            return f.get("non2xx", "") == "" and f.get("sockerr", "") == "" and num(f.get("req_per_s")) is not None
+        return f.get("bad") == "0" and f.get("errors") == "0" and num(f.get("req_per_s")) is not None
+
+    def figure(kind, s):
+        """Median over rounds, or None when any round is bad or the server failed its checks."""
+        rs = rounds_of(kind, s)
+        if not checked[s] or len(rs) != rounds or not all(round_ok(kind, f) for f in rs):
+            return None
+        key = "MiB_per_s" if kind == "blob" else "req_per_s"
+        return statistics.median(num(f[key]) for f in rs)
+
+    def spread(kind, s):
+        key = "MiB_per_s" if kind == "blob" else "req_per_s"
+        vals = [f.get(key, "?") for f in rounds_of(kind, s)]
+        return ", ".join(fmt(num(v)) if num(v) is not None else str(v) for v in vals) or "n/a"
+
+    def cpu_per_unit(kind, s):
+        rs = rounds_of(kind, s)
+        cpu = sum(num(f.get("server_cpu_s")) or 0 for f in rs)
+        if kind == "blob":
+            gib = sum(num(f.get("bytes")) or 0 for f in rs) / 2**30
+            return f"{cpu / gib:.2f} CPU-s/GiB" if gib else "n/a"
+        n = sum(num(f.get("requests" if kind == "get" else "responses")) or 0 for f in rs)
+        return f"{cpu / n * 1e6:.0f} CPU-µs/req" if n else "n/a"
+
+    def cold(s, n):
+        f = fields(res.get(f"cold{n}_{s}"))
+        return f if f.get("mode") == "once" else {}
+
+    def cold_wall(s, n):
+        f = cold(s, n)
+        if not f or f.get("errors") != "0" or f.get("sha256_ok") != f"{n}/{n}":
+            return None
+        return num(f.get("wall_s"))
+
+    def ratio(a, b):
+        return None if a is None or b is None or b == 0 else a / b
+
+    def verdict(r, target, op):
+        if r is None:
+            return "n/a"
+        good = r >= target if op == ">=" else r <= target
+        return "**met**" if good else "**missed**"
+
+    def vs_nginx(kind):
+        vals = {s: figure(kind, s) for s, _ in SERVERS}
+        r = ratio(vals["hoard"], vals["nginx"])
+        return vals, r, (f"{r:.2f} × nginx" if r is not None else "n/a")
+
+    big = res.get("big_mib", "512")
+    rows = []
+    b, rb, rbs = vs_nginx("blob")
+    rows.append([f"Warm {res.get('warm_mib', 64)} MiB blob GET, c=4 (MiB/s)", fmt(b["hoard"]), fmt(b["nginx"]),
+                 fmt(b["registry"]), rbs, f"≥ 0.90 × nginx: {verdict(rb, 0.9, '>=')}"])
+    g, rg, rgs = vs_nginx("get")
+    rows.append(["Warm manifest GET by tag, c=50 (req/s, wrk)", fmt(g["hoard"]), fmt(g["nginx"]),
+                 fmt(g["registry"]), rgs, f"≥ 0.50 × nginx: {verdict(rg, 0.5, '>=')}"])
+    h, _, rhs = vs_nginx("rlhead")
+    rows.append(["Warm manifest HEAD by tag, c=50 (req/s, reqload)", fmt(h["hoard"]), fmt(h["nginx"]),
+                 fmt(h["registry"]), rhs, "—"])
+    x, _, rxs = vs_nginx("rlget")
+    rows.append(["Warm manifest GET by tag, c=50 (req/s, reqload cross-check)", fmt(x["hoard"]),
+                 fmt(x["nginx"]), fmt(x["registry"]), rxs, "—"])
+    c1 = {s: cold_wall(s, 1) for s, _ in SERVERS}
+    c8 = {s: cold_wall(s, 8) for s, _ in SERVERS}
+    rows.append([f"Cold {big} MiB blob, 1 client alone: wall (s)", fmt(c1["hoard"], 2), "n/a",
+                 fmt(c1["registry"], 2), "", ""])
+    rows.append([f"Cold {big} MiB blob, 8 clients at once: wall (s)", fmt(c8["hoard"], 2), "n/a",
+                 fmt(c8["registry"], 2), "", ""])
+    rh = ratio(c8["hoard"], c1["hoard"])
+    rows.append(["Cold: 8-client wall ÷ 1-client wall", fmt(rh, 2), "n/a",
+                 fmt(ratio(c8["registry"], c1["registry"]), 2), "", f"≤ 1.25: {verdict(rh, 1.25, '<=')}"])
+
+    def upcount(s, n):
+        v = res.get(f"cold{n}_up_get_{s}")
+        return v if v not in (None, "") and cold(s, n) else "n/a"
+
+    up = upcount("hoard", 8)
+    rows.append(["Cold 8 clients: upstream GETs of the blob", up, "n/a", upcount("registry", 8), "",
+                 "= 1: " + ("n/a" if up == "n/a" else ("**met**" if up == "1" else "**missed**"))])
+    rows.append(["Cold 1 client: upstream GETs of the blob", upcount("hoard", 1), "n/a",
+                 upcount("registry", 1), "", ""])
+
+    def shaok(s, n):
+        f = cold(s, n)
+        return f.get("sha256_ok", "n/a") if f else "n/a"
+
+    rows.append(["Cold 8 clients: bodies with the right sha256", shaok("hoard", 8), "n/a",
+                 shaok("registry", 8), "", "8/8"])
+
+    lines = []
+    quick = res.get("quick") == "1"
+    lines.append("# hoard benchmark results" +
+                 (" (QUICK run: 1 short round, smaller cold blob; not the reference figures)" if quick else ""))
+    lines.append("")
+    lines.append(f"Produced by `{res.get('cmdline', 'bench/run.sh')}` (from the repository root) on "
+                 f"{res.get('date', '?')}, commit {res.get('commit', '?')} plus the working tree at that time.")
+    lines.append("")
+    if not hoard_ok:
+        lines.append(f"**hoard was not measured: {res.get('hoard_note') or 'unavailable'}.**")
+        lines.append("")
+    for s, name in SERVERS:
+        if present[s] and not checked[s]:
+            lines.append(f"**{name} failed the pre-run correctness checks (wrong status, bytes or headers); "
+                         "its figures are withheld (n/a).**")
+            lines.append("")
+    header = ["", "hoard", "nginx (sendfile)", "docker-registry proxy", "hoard ÷ nginx", "target (issue 2)"]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "|".join(["---"] + ["---:"] * 4 + ["---"]) + "|")
+    for row in rows:
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    lines.append(f"Warm figures are the median of {rounds} interleaved round(s); every round is listed below.")
+    lines.append("")
+
+    lines.append("## Details")
+    lines.append("")
+    lines.append("| | hoard | nginx (sendfile) | docker-registry proxy |")
+    lines.append("|---|---:|---:|---:|")
+
+    def per(fn):
+        return [fn(s) if present[s] else "n/a" for s, _ in SERVERS]
+
+    d = []
+    for kind, name in (("blob", "Warm blob MiB/s"), ("get", "Manifest GET req/s (wrk)"),
+                       ("rlhead", "Manifest HEAD req/s (reqload)"), ("rlget", "Manifest GET req/s (reqload)")):
+        d.append([f"{name}, each round", *per(lambda s, k=kind: spread(k, s))])
+        d.append([f"{name}: server CPU per unit of work", *per(lambda s, k=kind: cpu_per_unit(k, s))])
+
+    def lat(kind, s):
+        out = []
+        for f in rounds_of(kind, s):
+            if kind == "get":
+                out.append(f"{f.get('lat_avg') or '?'}/{f.get('lat_p99') or '?'}")
+            else:
+                out.append(f"{f.get('lat_avg_ms', '?')}ms/{f.get('lat_p99_ms', '?')}ms")
+        return ", ".join(out) or "n/a"
+
+    d.append(["Manifest GET (wrk) latency avg/p99, each round", *per(lambda s: lat("get", s))])
+    d.append(["Manifest HEAD (reqload) latency avg/p99, each round", *per(lambda s: lat("rlhead", s))])
+
+    def problems(s):
+        out = []
+        for kind in ("blob", "get", "rlhead", "rlget"):
+            for i, f in enumerate(rounds_of(kind, s), 1):
+                if not round_ok(kind, f):
+                    out.append(f"{kind} round {i}: " + " ".join(f"{k}={v}" for k, v in f.items()
+                                                             if k in ("errors", "bad", "non2xx", "sockerr")))
+        return "; ".join(out) or "none"
+
+    d.append(["Warm phases: rounds with errors / non-200 answers", *per(problems)])
+    d.append(["Peak RSS after the warm phases (MiB)", *per(lambda s: res.get(f"rss_warm_{s}", "n/a"))])
+    for n in (1, 8):
+        def cf(s, n=n):
+            f = cold(s, n)
+            if s == "nginx" or not f:
+                return "n/a"
+            return (f"wall {f.get('wall_s')} s, first done {f.get('first_done_s')} s, "
+                    f"TTFB {f.get('ttfb_min_s')}–{f.get('ttfb_max_s')} s, sha256 {f.get('sha256_ok')}, "
+                    f"errors {f.get('errors')}")
+        d.append([f"Cold {n} client(s)", *per(cf)])
+        d.append([f"Cold {n} client(s): upstream GET / HEAD of the blob",
+                  *per(lambda s, n=n: "n/a" if s == "nginx" else
+                       f"{res.get(f'cold{n}_up_get_{s}', 'n/a')} / {res.get(f'cold{n}_up_head_{s}', 'n/a')}")])
+        d.append([f"Cold {n} client(s): server CPU s / peak RSS MiB",
+                  *per(lambda s, n=n: "n/a" if s == "nginx" else
+                       f"{res.get(f'cold{n}_cpu_{s}', 'n/a')} / {res.get(f'cold{n}_rss_{s}', 'n/a')}")])
+    for row in d:
+        lines.append("| " + " | ".join(str(c) for c in row) + " |")
+    lines.append("")
+    errs = [(k, v) for k, v in res.items() if "_err_" in k and v]
+    if errs:
+        lines.append("Client errors reported:")
+        lines.append("")
+        for k, v in errs:
+            lines.append(f"- `{k}`: `{v.strip()}`")
+        lines.append("")
+
+    lines.append("## Machine")
+    lines.append("")
+    lines.append(f"- {res.get('nproc')} CPUs ({res.get('cpu')}), {res.get('mem')} RAM, Linux {res.get('kernel')}")
+    lines.append(f"- nginx {res.get('nginx_version')}, docker-registry {res.get('registry_version')}, "
+                 f"wrk {res.get('wrk_version')}")
+    lines.append("- Servers, load generators and the upstream all share these CPUs (127.0.0.1 only).")
+    lines.append(f"- Load average (1/5/15 min) before the run: {res.get('load_before')}; after: "
+                 f"{res.get('load_after')}. Anything well above 0 before the run means other work shared the "
+                 "CPUs: throughput figures then drift, the CPU-per-unit-of-work figures much less.")
+    lines.append("")
+    lines.append("## Method")
+    lines.append("")
+    lines.append(f"""- One upstream: a plain `docker-registry` holding `library/bench:1` (Docker schema2 manifest,
+  {res.get('manifest_len')} bytes; config, a small layer, a {res.get('warm_mib')} MiB and a {big} MiB random
+  layer), pushed over its HTTP API (monolithic upload). hoard (`build-bench/hoard`, Release) and
+  `docker-registry` in proxy mode (`proxy: remoteurl:`) pull through it; nginx serves hard links of the
+  same files from disk (`sendfile on; tcp_nopush on; worker_processes 2`), the manifest as a static file
+  with its Content-Type and Docker-Content-Digest. Access logs are off on all three.
+- Before timing, each server's manifest GET by tag (status, bytes, Content-Type), HEAD (status,
+  Docker-Content-Digest, Content-Length) and the {res.get('warm_mib')} MiB blob (sha256) are checked; this
+  also warms the caches.
+- Warm phases run as {rounds} round(s), servers interleaved and rotated per round; the figure is the
+  median round. Server CPU is read from /proc (process + children) around each round.
+- Warm blob: `bench/blobget -c 4 -d {res.get('blob_secs')}` (one thread per connection, 1 MiB reads,
+  keep-alive, checks every status and Content-Length; bytes of a body cut by the deadline count).
+- Manifest GET by tag: `wrk -t2 -c50 -d{res.get('wrk_secs')}s` with containerd 1.6's tag-resolution Accept
+  list and User-Agent (Lua script); any non-2xx answer or socket error makes the figure n/a.
+- Manifest HEAD by tag: `bench/reqload -m HEAD -t2 -c50 -d{res.get('wrk_secs')}`, same headers. wrk 4.1 cannot
+  measure HEAD: its parser waits for Content-Length body bytes after a HEAD answer and stalls at 0 req/s.
+  reqload (epoll, 2 threads, keep-alive, one request in flight per connection, like wrk) checks every
+  answer's status and Content-Length; its GET rounds ({res.get('rl_get_secs')} s) cross-check it against wrk.
+- Cold: a new server process on an empty store per trial; `bench/blobget --once` connects all clients,
+  releases them together and checks every body's sha256 while reading; wall = release to last byte.
+  Upstream GETs are counted in the upstream registry's access log once it has gone quiet.""")
+    lines.append("")
+    text = "\n".join(lines)
+    with open(out_path, "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,543 @@
+#!/usr/bin/env bash
+# bench/run.sh [--quick] [--skip-hoard] [--no-build] [--keep] [--out FILE]
+#
+# One run, one machine, 127.0.0.1 only: hoard vs nginx (sendfile, the same bytes from disk) vs
+# Debian's docker-registry in proxy mode, all three in front of one local upstream (a plain
+# docker-registry holding a test image and big random blobs). Measures
+#   1. warm 64 MiB blob GET throughput, c=4 (bench/blobget: 1 MiB reads, checks Content-Length)
+#   2. warm manifest GET by tag req/s, c=50, containerd's Accept header (wrk)
+#   3. warm manifest HEAD by tag req/s, c=50 (bench/reqload: wrk 4.1 cannot do HEAD)
+#   4. cold GET of one 512 MiB blob: 1 client alone, then 8 clients at once on a fresh cache:
+#      wall time, upstream GETs (from the upstream's access log), every body's sha256 checked
+# and writes bench/RESULTS.md (figures, ratios vs nginx, machine, date, the command).
+#
+# Not a test: nothing here is registered with ctest. Every phase is time-bounded and every
+# process this script starts is killed on exit (normal end, error or Ctrl-C).
+#
+#   --quick       ~1 minute: 1 round of 2 s phases, 128 MiB cold blob;
+#                 writes build-bench/RESULTS-quick.md
+#   --skip-hoard  measure nginx and docker-registry only (harness work while hoard is broken)
+#   --no-build    use the existing build-bench/hoard
+#   --keep        keep the work directory (logs, stores, configs) for inspection
+#   --out FILE    write the report there instead
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CMDLINE="bench/run.sh${*:+ $*}"
+QUICK=0 SKIP_HOARD=0 NO_BUILD=0 KEEP=0 OUT=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --skip-hoard) SKIP_HOARD=1 ;;
+    --no-build) NO_BUILD=1 ;;
+    --keep) KEEP=1 ;;
+    --out) OUT="$2"; shift ;;
+    *) echo "usage: bench/run.sh [--quick] [--skip-hoard] [--no-build] [--keep] [--out FILE]" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [[ $QUICK == 1 ]]; then
+  ROUNDS=1 BLOB_SECS=2 WRK_SECS=2 RL_GET_SECS=2 BIG_MIB=128
+  OUT=${OUT:-$ROOT/build-bench/RESULTS-quick.md}
+else
+  ROUNDS=3 BLOB_SECS=4 WRK_SECS=4 RL_GET_SECS=2 BIG_MIB=512
+  OUT=${OUT:-$ROOT/bench/RESULTS.md}
+fi
+WARM_MIB=64
+BLOB_CONNS=4 WRK_CONNS=50 WRK_THREADS=2 COLD_CONNS=8
+PY=/usr/bin/python3
+BUILD=$ROOT/build-bench
+HOARD=$BUILD/hoard
+BLOBGET=$BUILD/bench/blobget
+REQLOAD=$BUILD/bench/reqload
+REPO=library/bench
+TAG=1
+# containerd 1.6's tag-resolution Accept list (shared/protocol-evidence/containerd-requests.txt).
+ACCEPT='application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, */*'
+UA='containerd/1.6.20~ds1'
+MANIFEST_TYPE=application/vnd.docker.distribution.manifest.v2+json
+
+for tool in /usr/sbin/nginx /usr/bin/docker-registry /usr/bin/wrk curl g++ cmake "$PY" sha256sum; do
+  command -v "$tool" >/dev/null || { echo "bench: missing $tool (packaging/install-deps.sh installs it)" >&2; exit 1; }
+done
+
+WORK=$(mktemp -d /tmp/hoard-bench.XXXXXX)
+RES=$WORK/results.env   # key=value lines, turned into the report at the end
+: >"$RES"
+PIDS=()
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ $KEEP == 1 ]]; then echo "bench: work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+put() { printf '%s=%s\n' "$1" "$2" >>"$RES"; }
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# Stop one server started by this script (its own pid only) and forget it.
+stop_pid() {
+  local pid=$1 keep=() p
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
+
+wait_http() {  # wait_http URL NAME PID: up to 15 s for any HTTP answer
+  for _ in $(seq 150); do
+    kill -0 "$3" 2>/dev/null || { log "$2 exited during start-up"; return 1; }
+    curl -s -o /dev/null --max-time 1 "$1" && return 0
+    sleep 0.1
+  done
+  log "$2 did not answer $1 within 15 s"
+  return 1
+}
+
+# CPU seconds (user+sys) used so far by a process and its direct children (nginx workers).
+cpu_secs() {
+  local pids=("$1") total=0 p
+  mapfile -t -O 1 pids < <(cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -v '^$' || true)
+  pids=("$1" "${pids[@]:1}")
+  for p in "${pids[@]}"; do
+    [[ -r /proc/$p/stat ]] || continue
+    total=$((total + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' /proc/"$p"/stat)))
+  done
+  awk -v t="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
+peak_rss_mib() {  # largest VmHWM of the process and its children, MiB
+  local p m=0 v
+  for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    v=$(awk '/^VmHWM/ {print $2}' /proc/"$p"/status 2>/dev/null || echo 0)
+    [[ -n $v && $v -gt $m ]] && m=$v
+  done
+  echo $((m / 1024))
+}
+
+# Other work on the machine skews every figure: record the load before and after.
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+if awk -v l="${LOAD_BEFORE%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n * 0.5) }'; then
+  log "WARNING: load average is $LOAD_BEFORE on $(nproc) CPUs: other work will skew the figures"
+fi
+
+# ---------------------------------------------------------------- build
+mkdir -p "$BUILD/bench"
+log "building bench/blobget and bench/reqload"
+g++ -std=c++20 -O2 -Wall -Wextra -o "$BLOBGET" "$ROOT/bench/blobget.cpp" -lcrypto -lpthread
+g++ -std=c++20 -O2 -Wall -Wextra -o "$REQLOAD" "$ROOT/bench/reqload.cpp" -lpthread
+
+HOARD_OK=0 HOARD_NOTE=""
+if [[ $SKIP_HOARD == 1 ]]; then
+  HOARD_NOTE="skipped (--skip-hoard)"
+elif [[ $NO_BUILD == 0 ]]; then
+  log "building hoard (Release) into build-bench/"
+  if cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DHOARD_BUILD_TESTS=OFF >"$WORK/build.log" 2>&1 &&
+    cmake --build "$BUILD" --target hoard -j"$(nproc)" >>"$WORK/build.log" 2>&1; then
+    HOARD_OK=1
+  else
+    HOARD_NOTE="build failed"
+    mkdir -p "$BUILD" && cp "$WORK/build.log" "$BUILD/bench/build.log"
+    log "hoard build FAILED (log: build-bench/bench/build.log); continuing without hoard"
+    grep -m5 -E 'error|Error' "$WORK/build.log" >&2 || true
+  fi
+elif [[ -x $HOARD ]]; then
+  HOARD_OK=1
+else
+  HOARD_NOTE="no binary at build-bench/hoard"
+fi
+
+# ---------------------------------------------------------------- upstream + content
+log "creating test content (${WARM_MIB} MiB + ${BIG_MIB} MiB random blobs)"
+C=$WORK/content
+mkdir -p "$C/rootfs/etc"
+echo "hoard bench $(date -u +%FT%TZ)" >"$C/rootfs/etc/motd"
+tar -C "$C/rootfs" -czf "$C/small.tar.gz" .
+head -c $((WARM_MIB << 20)) /dev/urandom >"$C/warm.bin"
+head -c $((BIG_MIB << 20)) /dev/urandom >"$C/big.bin"
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+SMALL_HEX=$(sha "$C/small.tar.gz") WARM_HEX=$(sha "$C/warm.bin") BIG_HEX=$(sha "$C/big.bin")
+SMALL_DIFF=$(gzip -dc "$C/small.tar.gz" | sha256sum | cut -d' ' -f1)
+cat >"$C/config.json" <<EOF
+{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:$SMALL_DIFF","sha256:$WARM_HEX","sha256:$BIG_HEX"]}}
+EOF
+CONFIG_HEX=$(sha "$C/config.json")
+size() { stat -c %s "$1"; }
+cat >"$C/manifest.json" <<EOF
+{
+   "schemaVersion": 2,
+   "mediaType": "$MANIFEST_TYPE",
+   "config": {
+      "mediaType": "application/vnd.docker.container.image.v1+json",
+      "size": $(size "$C/config.json"),
+      "digest": "sha256:$CONFIG_HEX"
+   },
+   "layers": [
+      {
+         "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+         "size": $(size "$C/small.tar.gz"),
+         "digest": "sha256:$SMALL_HEX"
+      },
+      {
+         "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+         "size": $(size "$C/warm.bin"),
+         "digest": "sha256:$WARM_HEX"
+      },
+      {
+         "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+         "size": $(size "$C/big.bin"),
+         "digest": "sha256:$BIG_HEX"
+      }
+   ]
+}
+EOF
+MANIFEST_HEX=$(sha "$C/manifest.json")
+MANIFEST_LEN=$(size "$C/manifest.json")
+
+registry_conf() {  # registry_conf FILE PORT ROOTDIR ACCESSLOG(true|false) [REMOTEURL]
+  cat >"$1" <<EOF
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: $([[ $4 == true ]] && echo false || echo true)
+storage:
+  filesystem:
+    rootdirectory: $3
+  cache:
+    blobdescriptor: inmemory
+  maintenance:
+    uploadpurging:
+      enabled: false
+http:
+  addr: 127.0.0.1:$2
+  secret: hoard-bench
+EOF
+  if [[ -n ${5:-} ]]; then printf 'proxy:\n  remoteurl: %s\n' "$5" >>"$1"; fi
+}
+
+UP_PORT=$(free_port)
+UP_LOG=$WORK/upstream.log
+registry_conf "$WORK/upstream.yml" "$UP_PORT" "$WORK/upstream-store" true
+/usr/bin/docker-registry serve "$WORK/upstream.yml" >"$UP_LOG" 2>&1 &
+UP_PID=$!
+PIDS+=("$UP_PID")
+UP=http://127.0.0.1:$UP_PORT
+wait_http "$UP/v2/" upstream "$UP_PID"
+
+push_blob() {  # push_blob FILE HEX: monolithic upload (POST, then PUT with the bytes)
+  local loc
+  loc=$(curl -sS -f -X POST -D - -o /dev/null "$UP/v2/$REPO/blobs/uploads/" |
+    awk 'tolower($1) == "location:" { print $2 }' | tr -d '\r')
+  [[ $loc == /* ]] && loc=$UP$loc
+  [[ $loc == *\?* ]] && loc="$loc&digest=sha256:$2" || loc="$loc?digest=sha256:$2"
+  curl -sS -f -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' -T "$1" "$loc"
+}
+log "pushing image $REPO:$TAG to the upstream (127.0.0.1:$UP_PORT)"
+push_blob "$C/small.tar.gz" "$SMALL_HEX"
+push_blob "$C/config.json" "$CONFIG_HEX"
+push_blob "$C/warm.bin" "$WARM_HEX"
+push_blob "$C/big.bin" "$BIG_HEX"
+got=$(curl -sS -f -X PUT -H "Content-Type: $MANIFEST_TYPE" --data-binary @"$C/manifest.json" -D - -o /dev/null \
+  "$UP/v2/$REPO/manifests/$TAG" | awk 'tolower($1) == "docker-content-digest:" { print $2 }' | tr -d '\r')
+[[ $got == "sha256:$MANIFEST_HEX" ]] || { log "upstream manifest digest $got != sha256:$MANIFEST_HEX"; exit 1; }
+
+MPATH=/v2/$REPO/manifests/$TAG
+WARM_PATH=/v2/$REPO/blobs/sha256:$WARM_HEX
+BIG_PATH=/v2/$REPO/blobs/sha256:$BIG_HEX
+
+# ---------------------------------------------------------------- the servers under test
+declare -A PORT PID STATUS   # keyed by server: hoard nginx registry
+
+start_nginx() {
+  local d=$WORK/nginx port
+  port=$(free_port)
+  mkdir -p "$d/tmp" "$d/root/v2/$REPO/blobs" "$d/root/v2/$REPO/manifests"
+  # Hard links: nginx reads the very file the upstream was fed, through the same page cache.
+  ln "$C/warm.bin" "$d/root$WARM_PATH"
+  ln "$C/big.bin" "$d/root$BIG_PATH"
+  cp "$C/manifest.json" "$d/root$MPATH"
+  cat >"$d/nginx.conf" <<EOF
+$([[ $(id -u) == 0 ]] && echo 'user root;')
+worker_processes 2;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_requests 100000;
+  keepalive_timeout 65;
+  client_body_temp_path $d/tmp/body;
+  proxy_temp_path $d/tmp/proxy;
+  fastcgi_temp_path $d/tmp/fastcgi;
+  uwsgi_temp_path $d/tmp/uwsgi;
+  scgi_temp_path $d/tmp/scgi;
+  types { }
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:$port;
+    root $d/root;
+    # The same manifest bytes as a static file, with the headers a registry sends.
+    location ~ ^/v2/.+/manifests/[^/]+\$ {
+      default_type $MANIFEST_TYPE;
+      add_header Docker-Content-Digest sha256:$MANIFEST_HEX;
+      add_header Docker-Distribution-API-Version registry/2.0;
+    }
+    location /v2/ {
+      add_header Docker-Distribution-API-Version registry/2.0;
+    }
+  }
+}
+EOF
+  /usr/sbin/nginx -c "$d/nginx.conf" -p "$d" -g 'daemon off;' >"$d/stdout.log" 2>&1 &
+  PID[nginx]=$!
+  PIDS+=("${PID[nginx]}")
+  PORT[nginx]=$port
+  wait_http "http://127.0.0.1:$port$MPATH" nginx "${PID[nginx]}"
+}
+
+start_registry_proxy() {  # start_registry_proxy DIRNAME
+  local d=$WORK/$1 port
+  port=$(free_port)
+  mkdir -p "$d"
+  registry_conf "$d/config.yml" "$port" "$d/store" false "$UP"
+  /usr/bin/docker-registry serve "$d/config.yml" >"$d/log" 2>&1 &
+  PID[registry]=$!
+  PIDS+=("${PID[registry]}")
+  PORT[registry]=$port
+  wait_http "http://127.0.0.1:$port/v2/" docker-registry-proxy "${PID[registry]}"
+}
+
+start_hoard() {  # start_hoard DIRNAME
+  local d=$WORK/$1 port
+  # A fixed free port rather than 127.0.0.1:0: this hoard's config rejects port 0
+  # ("listen: invalid port '0'"). The ready file still says when it listens, and where.
+  port=$(free_port)
+  mkdir -p "$d/store"
+  rm -f "$d/ready"
+  cat >"$d/hoard.yml" <<EOF
+listen: 127.0.0.1:$port
+store: { path: $d/store }
+log: { access: "" }
+upstreams:
+  - name: dockerhub
+    kind: oci
+    url: $UP
+    registries: [docker.io]
+    prefix: dockerhub
+    default: true
+    manifest_ttl: 5m
+EOF
+  "$HOARD" serve --config "$d/hoard.yml" --ready-file "$d/ready" >"$d/log" 2>&1 &
+  PID[hoard]=$!
+  PIDS+=("${PID[hoard]}")
+  for _ in $(seq 150); do
+    [[ -s $d/ready ]] && break
+    kill -0 "${PID[hoard]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [[ ! -s $d/ready ]]; then
+    log "hoard did not write its ready file; log tail:"
+    tail -5 "$d/log" >&2 || true
+    return 1
+  fi
+  PORT[hoard]=$(sed -E 's/.*:([0-9]+)\s*$/\1/' "$d/ready")
+  wait_http "http://127.0.0.1:${PORT[hoard]}/v2/" hoard "${PID[hoard]}"
+}
+
+SERVERS=()
+if [[ $HOARD_OK == 1 ]]; then
+  if start_hoard hoard-warm; then SERVERS+=(hoard); else HOARD_OK=0 HOARD_NOTE="did not start (see log)"; fi
+fi
+start_nginx
+SERVERS+=(nginx)
+start_registry_proxy registry-warm
+SERVERS+=(registry)
+
+# Check one server's answers before timing it: a fast wrong answer must not become a figure.
+# Also warms its cache (tag, manifest and the 64 MiB blob).
+check_server() {
+  local s=$1 base=http://127.0.0.1:${PORT[$1]} hdr=$WORK/$1.hdr body=$WORK/$1.body ok=1 v
+  curl -sS --max-time 30 -H "Accept: $ACCEPT" -A "$UA" -D "$hdr" -o "$body" "$base$MPATH" || true
+  v=$(awk 'NR==1 {print $2}' "$hdr" 2>/dev/null)
+  [[ $v == 200 ]] || { log "$s: GET manifest by tag: status '$v'"; ok=0; }
+  [[ $(sha "$body") == "$MANIFEST_HEX" ]] || { log "$s: GET manifest by tag: body differs from the upstream's bytes"; ok=0; }
+  v=$(awk 'tolower($1) == "content-type:" { print $2 }' "$hdr" | tr -d '\r')
+  [[ $v == "$MANIFEST_TYPE" ]] || { log "$s: GET manifest: Content-Type '$v'"; ok=0; }
+  curl -sS --max-time 30 -I -H "Accept: $ACCEPT" -A "$UA" -D "$hdr" -o /dev/null "$base$MPATH" || true
+  v=$(awk 'NR==1 {print $2}' "$hdr" 2>/dev/null)
+  [[ $v == 200 ]] || { log "$s: HEAD manifest by tag: status '$v'"; ok=0; }
+  v=$(awk 'tolower($1) == "docker-content-digest:" { print $2 }' "$hdr" | tr -d '\r')
+  [[ $v == "sha256:$MANIFEST_HEX" ]] || { log "$s: HEAD manifest: Docker-Content-Digest '$v'"; ok=0; }
+  v=$(awk 'tolower($1) == "content-length:" { print $2 }' "$hdr" | tr -d '\r')
+  [[ $v == "$MANIFEST_LEN" ]] || { log "$s: HEAD manifest: Content-Length '$v' (want $MANIFEST_LEN)"; ok=0; }
+  if ! timeout 120 "$BLOBGET" -p "${PORT[$s]}" -u "$WARM_PATH" -c 1 --once --sha256 "$WARM_HEX" \
+    -l $((WARM_MIB << 20)) >"$WORK/$s.warm" 2>&1; then
+    log "$s: GET 64 MiB blob failed: $(cat "$WORK/$s.warm")"
+    ok=0
+  fi
+  STATUS[$s]=$ok
+  put "check_$s" "$ok"
+}
+
+for s in "${SERVERS[@]}"; do
+  log "checking and warming $s (port ${PORT[$s]})"
+  check_server "$s"
+done
+
+# ---------------------------------------------------------------- 1-3. warm phases
+# The machine may be shared, so each warm measurement runs in ROUNDS short rounds with the
+# servers interleaved (and their order rotated per round); the report takes the median round.
+# Each round's line carries server_cpu_s: the server's own CPU time during that round.
+cat >"$WORK/get.lua" <<EOF
+wrk.method = "GET"
+wrk.headers["Accept"] = "$ACCEPT"
+wrk.headers["User-Agent"] = "$UA"
+EOF
+cpu_delta() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+run_blob() {  # run_blob SERVER ROUND
+  local s=$1 r=$2 cpu0 line
+  cpu0=$(cpu_secs "${PID[$s]}")
+  line=$(timeout $((BLOB_SECS + 60)) "$BLOBGET" -p "${PORT[$s]}" -u "$WARM_PATH" -c "$BLOB_CONNS" -d "$BLOB_SECS" \
+    -l $((WARM_MIB << 20)) 2>"$WORK/$s.blob$r.err" || true)
+  line="${line:-errors=no-output} server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")")"
+  log "  warm blob  $s: $line"
+  put "blob_r${r}_$s" "$line"
+  [[ -s $WORK/$s.blob$r.err ]] && put "blob_err_r${r}_$s" "$(head -c 300 "$WORK/$s.blob$r.err" | tr '\n' ' ')"
+  return 0
+}
+
+# wrk for manifest GET by tag (what the issue names).
+run_wrk() {  # run_wrk SERVER ROUND
+  local s=$1 r=$2 out=$WORK/$1.get$2.wrk cpu0 line
+  cpu0=$(cpu_secs "${PID[$s]}")
+  timeout $((WRK_SECS + 30)) /usr/bin/wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WRK_SECS}s" --timeout 10s --latency \
+    -s "$WORK/get.lua" "http://127.0.0.1:${PORT[$s]}$MPATH" >"$out" 2>&1 || true
+  line="req_per_s=$(awk '/^Requests\/sec:/ { print $2 }' "$out")"
+  line+=" lat_avg=$(awk '$1 == "Latency" { print $2; exit }' "$out") lat_p99=$(awk '$1 == "99%" { print $2 }' "$out")"
+  line+=" non2xx=$(awk '/Non-2xx or 3xx/ { print $NF }' "$out") sockerr=$(awk '/Socket errors:/ { gsub(/[ ,]+/, ""); sub(/^Socketerrors:/, ""); print }' "$out")"
+  line+=" requests=$(awk '/requests in/ { print $1 }' "$out")"
+  line="$line server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")")"
+  log "  wrk GET    $s: $line"
+  put "get_r${r}_$s" "$line"
+}
+
+# wrk 4.1 cannot do HEAD (after a HEAD answer it waits for Content-Length body bytes that never
+# come), so HEAD is measured with bench/reqload; reqload also runs GET to cross-check against wrk.
+run_reqload() {  # run_reqload SERVER ROUND METHOD SECONDS
+  local s=$1 r=$2 m=$3 k cpu0 line
+  k=rl$(tr 'A-Z' 'a-z' <<<"$m")
+  cpu0=$(cpu_secs "${PID[$s]}")
+  line=$(timeout $(($4 + 30)) "$REQLOAD" -p "${PORT[$s]}" -u "$MPATH" -m "$m" -c "$WRK_CONNS" -t "$WRK_THREADS" \
+    -d "$4" -h "Accept: $ACCEPT" -h "User-Agent: $UA" -l "$MANIFEST_LEN" 2>&1 || true)
+  line="${line:-errors=no-output} server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")")"
+  log "  reqload $m $s: $line"
+  put "${k}_r${r}_$s" "$line"
+}
+
+rotated() {  # rotated ROUND: the servers, rotated by ROUND places
+  local i n=${#SERVERS[@]}
+  for ((i = 0; i < n; i++)); do printf '%s\n' "${SERVERS[$(((i + $1) % n))]}"; done
+}
+for ((r = 1; r <= ROUNDS; r++)); do
+  log "warm blob round $r/$ROUNDS: c=$BLOB_CONNS, ${BLOB_SECS}s per server"
+  for s in $(rotated "$r"); do run_blob "$s" "$r"; done
+done
+for ((r = 1; r <= ROUNDS; r++)); do
+  log "manifest GET by tag (wrk) round $r/$ROUNDS: c=$WRK_CONNS, ${WRK_SECS}s per server"
+  for s in $(rotated "$r"); do run_wrk "$s" "$r"; done
+done
+for ((r = 1; r <= ROUNDS; r++)); do
+  log "manifest HEAD by tag (reqload) round $r/$ROUNDS: c=$WRK_CONNS, ${WRK_SECS}s per server"
+  for s in $(rotated "$r"); do run_reqload "$s" "$r" HEAD "$WRK_SECS"; done
+done
+for ((r = 1; r <= ROUNDS; r++)); do
+  log "manifest GET by tag (reqload cross-check) round $r/$ROUNDS: ${RL_GET_SECS}s per server"
+  for s in $(rotated "$r"); do run_reqload "$s" "$r" GET "$RL_GET_SECS"; done
+done
+
+for s in "${SERVERS[@]}"; do put "rss_warm_$s" "$(peak_rss_mib "${PID[$s]}")"; done
+
+# ---------------------------------------------------------------- 4. cold big blob
+# Each trial gets a fresh, empty cache (a new process on a new store), so "cold" means cold.
+# Upstream GETs are counted from the upstream docker-registry's access log (one line per
+# completed request), read after the clients finish and the log has gone quiet.
+count_upstream() {  # count_upstream FROM_LINE METHOD
+  tail -n +"$(($1 + 1))" "$UP_LOG" | grep -c "\"$2 /v2/$REPO/blobs/sha256:$BIG_HEX" || true
+}
+cold_trial() {  # cold_trial SERVER CONNS TAG
+  local s=$1 n=$2 tag=$3 from line prev cur cpu0
+  stop_pid "${PID[$s]}"
+  if [[ $s == hoard ]]; then start_hoard "hoard-$tag" || { put "cold${n}_$s" "mode=once errors=start-failed"; return; }
+  else start_registry_proxy "registry-$tag"; fi
+  from=$(wc -l <"$UP_LOG")
+  cpu0=$(cpu_secs "${PID[$s]}")
+  log "cold: $s, $n client(s) x ${BIG_MIB} MiB"
+  line=$(timeout 300 "$BLOBGET" -p "${PORT[$s]}" -u "$BIG_PATH" -c "$n" --once --sha256 "$BIG_HEX" \
+    -l $((BIG_MIB << 20)) 2>"$WORK/$s.cold$n.err" || true)
+  # Background upstream fetches may still be running: wait until the access log is quiet.
+  prev=-1
+  for _ in $(seq 40); do
+    cur=$(wc -l <"$UP_LOG")
+    [[ $cur == "$prev" ]] && break
+    prev=$cur
+    sleep 0.5
+  done
+  log "  $line upstream_GETs=$(count_upstream "$from" GET)"
+  put "cold${n}_$s" "${line:-mode=once errors=no-output}"
+  put "cold${n}_up_get_$s" "$(count_upstream "$from" GET)"
+  put "cold${n}_up_head_$s" "$(count_upstream "$from" HEAD)"
+  put "cold${n}_rss_$s" "$(peak_rss_mib "${PID[$s]}")"
+  put "cold${n}_cpu_$s" "$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")")"
+  [[ -s $WORK/$s.cold$n.err ]] && put "cold${n}_err_$s" "$(sort "$WORK/$s.cold$n.err" | uniq -c | head -c 400 | tr '\n' ' ')"
+  return 0
+}
+for s in "${SERVERS[@]}"; do
+  [[ $s == nginx ]] && continue
+  cold_trial "$s" 1 cold1
+  cold_trial "$s" "$COLD_CONNS" cold$COLD_CONNS
+done
+
+# ---------------------------------------------------------------- report
+put load_before "$LOAD_BEFORE"
+put load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
+put hoard_ok "$HOARD_OK"
+put hoard_note "$HOARD_NOTE"
+put quick "$QUICK"
+put cmdline "$CMDLINE"
+put date "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+put nproc "$(nproc)"
+put cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+put mem "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+put kernel "$(uname -r)"
+put commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+put nginx_version "$(/usr/sbin/nginx -v 2>&1 | sed 's/.*version: //')"
+put registry_version "$(/usr/bin/docker-registry --version 2>&1 | awk '{print $NF}')"
+put wrk_version "$(/usr/bin/wrk --version 2>&1 | head -1 | awk '{print $2}')"
+put rounds "$ROUNDS"
+put blob_secs "$BLOB_SECS"
+put wrk_secs "$WRK_SECS"
+put rl_get_secs "$RL_GET_SECS"
+put big_mib "$BIG_MIB"
+put warm_mib "$WARM_MIB"
+put manifest_len "$MANIFEST_LEN"
+
+mkdir -p "$(dirname "$OUT")"
+"$PY" "$ROOT/bench/report.py" "$RES" "$OUT"
+log "wrote $OUT"

@@ -1,0 +1,76 @@
+#pragma once
+// The configuration model: plain values, no behaviour. The daemon reads these structs; it never
+// sees YAML. Loading, defaults and validation live next door (loader.h, defaults.h, validate.h)
+// so that request code depends only on this header.
+//
+// Invariants after loadConfig*() / defaultConfig():
+// - upstream names, prefixes and registries are unique and syntactically valid;
+// - urls are http(s)://host[:port][/path] with no trailing '/';
+// - per kind, at most one upstream has isDefault set; for OCI, if none was marked in the file,
+//   the upstream answering for docker.io carries it (so consumers only look at isDefault).
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hoard::conf {
+
+enum class UpstreamKind { Oci, Npm, Pypi, Go };
+
+// "oci", "npm", "pypi", "go": the spelling used in the config file.
+std::string_view upstreamKindName(UpstreamKind kind);
+std::optional<UpstreamKind> parseUpstreamKind(std::string_view name);
+
+struct UpstreamAuth {
+  std::string username, password;
+};
+
+struct UpstreamConfig {
+  std::string name;  // unique, [a-z0-9_-]+
+  UpstreamKind kind = UpstreamKind::Oci;
+  std::string url;  // http(s)://host[:port][/path], validated, no trailing '/'
+  // OCI: the `ns` values (registry host names, as containerd sends them) this upstream answers
+  // for, e.g. docker.io. Unique across upstreams.
+  std::vector<std::string> registries;
+  std::string prefix;  // OCI: optional /v2/<prefix>/... routing; unique; [a-z0-9-_.]+
+  std::optional<UpstreamAuth> auth;
+  std::uint64_t manifestTtlMs = 5 * 60 * 1000;  // "manifest_ttl: 5m"
+  std::uint64_t connectTimeoutMs = 10000;       // "connect_timeout"
+  std::uint64_t idleTimeoutMs = 30000;          // "idle_timeout"
+  // "default: true": requests without ns/prefix go here (OCI). Resolved at load time, see above.
+  bool isDefault = false;
+};
+
+struct StoreConfig {
+  std::string path;
+  std::uint64_t maxSizeBytes = 0;  // 0 = unlimited
+  std::uint64_t accessFlushMs = 30000;
+};
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:5050";
+  std::size_t maxConnections = 4096;
+  std::uint64_t headerTimeoutMs = 10000, idleTimeoutMs = 60000;
+  std::size_t maxHeaderBytes = 16384;
+};
+
+struct LogConfig {
+  std::string accessLog = "-";  // "-" stderr, "" off, or a path
+  std::string level = "info";   // trace, debug, info, warn, error
+};
+
+struct Config {
+  ServerConfig server;
+  StoreConfig store;
+  std::vector<UpstreamConfig> upstreams;
+  LogConfig log;
+  std::string sourceFile;  // "" = built-in defaults
+};
+
+// The upstream that takes requests of `kind` carrying no ns/prefix, or nullptr if none.
+const UpstreamConfig* defaultUpstream(const Config& config, UpstreamKind kind);
+const UpstreamConfig* findUpstream(const Config& config, std::string_view name);
+
+}  // namespace hoard::conf

@@ -1,0 +1,53 @@
+#include "conf/defaults.h"
+
+namespace hoard::conf {
+
+namespace {
+
+UpstreamConfig dockerHub() {
+  UpstreamConfig u;
+  u.name = "dockerhub";
+  u.kind = UpstreamKind::Oci;
+  // registry-1 is Docker Hub's API endpoint; "docker.io" itself only redirects browsers.
+  u.url = "https://registry-1.docker.io";
+  u.registries = {"docker.io"};
+  u.prefix = "dockerhub";
+  u.isDefault = true;
+  return u;
+}
+
+}  // namespace
+
+std::string defaultStorePath(const EnvLookup& env) {
+  if (auto xdg = env("XDG_CACHE_HOME"); xdg && !xdg->empty() && xdg->front() == '/') {
+    return *xdg + "/hoard";
+  }
+  if (auto home = env("HOME"); home && !home->empty()) {
+    return *home + "/.cache/hoard";
+  }
+  return "/var/cache/hoard";
+}
+
+std::vector<UpstreamConfig> defaultUpstreams(const EnvLookup& env) {
+  (void)env;  // used by the ecosystem defaults below once they land
+  std::vector<UpstreamConfig> ups;
+  ups.push_back(dockerHub());
+  // Ecosystem defaults go here, one function each like dockerHub(), added by their issues:
+  // - npm: the URL comes ONLY from env("HOARD_NPM_UPSTREAM") (or the config file); never write
+  //   the npm registry's host name in this repository. No variable -> no default npm upstream.
+  // - pypi, go: their public index / module proxy, marked isDefault for their kind.
+  return ups;
+}
+
+Config defaultConfig(const EnvLookup& env) {
+  Config c;
+  c.store.path = defaultStorePath(env);
+  c.upstreams = defaultUpstreams(env);
+  return c;
+}
+
+Config defaultConfig() {
+  return defaultConfig(processEnv());
+}
+
+}  // namespace hoard::conf

@@ -1,0 +1,42 @@
+#include "conf/describe.h"
+
+#include "conf/units.h"
+
+namespace hoard::conf {
+
+std::string describeConfig(const Config& c) {
+  std::string out;
+  auto line = [&](const std::string& s) { out += s + "\n"; };
+  line("config: " + (c.sourceFile.empty() ? std::string("built-in defaults") : c.sourceFile));
+  line("listen: " + c.server.listen + " (max_connections " +
+       std::to_string(c.server.maxConnections) + ", header_timeout " +
+       formatDuration(c.server.headerTimeoutMs) + ", idle_timeout " +
+       formatDuration(c.server.idleTimeoutMs) + ", max_header_bytes " +
+       formatSize(c.server.maxHeaderBytes) + ")");
+  line("store: " + c.store.path + " (max_size " +
+       (c.store.maxSizeBytes == 0 ? std::string("unlimited") : formatSize(c.store.maxSizeBytes)) +
+       ", access_flush " + formatDuration(c.store.accessFlushMs) + ")");
+  std::string access = c.log.accessLog == "-"    ? std::string("stderr")
+                       : c.log.accessLog.empty() ? std::string("off")
+                                                 : c.log.accessLog;
+  line("log: level " + c.log.level + ", access log " + access);
+  line("upstreams: " + std::to_string(c.upstreams.size()));
+  for (const auto& u : c.upstreams) {
+    std::string s = "  " + u.name + " (" + std::string(upstreamKindName(u.kind)) + ") " + u.url;
+    if (u.isDefault) s += " [default]";
+    line(s);
+    if (!u.registries.empty()) {
+      std::string regs;
+      for (const auto& r : u.registries) regs += (regs.empty() ? "" : ", ") + r;
+      line("    registries: " + regs);
+    }
+    if (!u.prefix.empty()) line("    prefix: /v2/" + u.prefix + "/");
+    // The password itself never reaches logs or terminals, not even its length.
+    if (u.auth) line("    auth: " + u.auth->username + ":***");
+    line("    manifest_ttl " + formatDuration(u.manifestTtlMs) + ", connect_timeout " +
+         formatDuration(u.connectTimeoutMs) + ", idle_timeout " + formatDuration(u.idleTimeoutMs));
+  }
+  return out;
+}
+
+}  // namespace hoard::conf

@@ -1,0 +1,93 @@
+#pragma once
+// The OCI distribution (read side) front end: what /v2/... requests reach.
+// It owns the per-upstream registry clients and the coalescing tables, and
+// hands each request to one handler (one per endpoint, one per file).
+#include <uv.h>
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cache/access_tracker.h"
+#include "cache/async_store.h"
+#include "cache/clock.h"
+#include "cache/fill.h"
+#include "conf/config.h"
+#include "daemon/http/exchange.h"
+#include "daemon/metrics.h"
+#include "daemon/oci/manifest_cache.h"
+#include "daemon/oci/reference.h"
+#include "daemon/oci/upstream_router.h"
+#include "upstream/http_client.h"
+#include "upstream/oci_client.h"
+
+namespace hoard::oci {
+
+class ManifestFetch;
+using ManifestFetchPtr = std::shared_ptr<ManifestFetch>;
+
+struct OciUpstream {
+  conf::UpstreamConfig config;
+  std::unique_ptr<OciClient> client;
+};
+
+// One routed request: which upstream, and the names on both sides.
+struct OciTarget {
+  OciUpstream* upstream = nullptr;
+  std::string clientName;  // as the client asked (may carry a routing prefix)
+  std::string repository;  // as the upstream knows it
+  std::string ns;          // the ?ns= value, if any
+
+  // registryHeaders() plus OCI-Namespace echoing the ns that chose the upstream.
+  http::Headers responseHeaders() const;
+};
+
+class OciService {
+ public:
+  struct Deps {
+    uv_loop_t* loop;
+    AsyncStore* store;
+    AccessTracker* access;
+    HttpClient* http;
+    ClockPtr clock;
+    Metrics* metrics;
+  };
+  OciService(Deps deps, const std::vector<conf::UpstreamConfig>& upstreams);
+
+  // Entry point for every request whose path starts with /v2.
+  void handle(http::Exchange& ex);
+  // Stops all fills (shutdown).
+  void cancelAll();
+
+  // Shared with the handlers.
+  uv_loop_t* loop() const { return deps_.loop; }
+  AsyncStore& store() { return *deps_.store; }
+  AccessTracker& access() { return *deps_.access; }
+  ClockPtr clock() const { return deps_.clock; }
+  Metrics& metrics() { return *deps_.metrics; }
+  FillRegistry& blobFills() { return blobFills_; }
+  ManifestCache& manifests() { return manifests_; }
+  std::unordered_map<std::string, ManifestFetchPtr>& manifestFetches() { return manifestFetches_; }
+
+ private:
+  Deps deps_;
+  UpstreamRouter router_;
+  std::vector<std::unique_ptr<OciUpstream>> upstreams_;
+  FillRegistry blobFills_;
+  ManifestCache manifests_;
+  std::unordered_map<std::string, ManifestFetchPtr> manifestFetches_;
+};
+
+// The handlers, one per endpoint (each in its own file).
+void handleBlob(OciService& svc, http::Exchange& ex, const OciPath& path, OciTarget target);
+void handleManifest(OciService& svc, http::Exchange& ex, const OciPath& path, OciTarget target);
+void handleTagsList(OciService& svc, http::Exchange& ex, const OciPath& path, OciTarget target);
+void handleReferrers(OciService& svc, http::Exchange& ex, const OciPath& path, OciTarget target);
+
+// The upstream's tags/list Link header rewritten to point at hoard under the
+// client's name ("" if it is not a well-formed next link).
+std::string rewriteTagsLink(std::string_view link, std::string_view upstreamRepo,
+                            std::string_view clientName, std::string_view ns);
+
+}  // namespace hoard::oci
