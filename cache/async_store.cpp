@@ -119,7 +119,9 @@ CancelHandle AsyncStore::putRef(std::string key, RefEntry ref, std::function<voi
 
 void AsyncStore::closeFd(int fd) {
   if (fd < 0) return;
-  runOffLoop(loop_, [fd] { ::close(fd); }, [] {}).release();
+  runOffLoop(
+      loop_, [fd] { ::close(fd); }, [] {})
+      .release();
 }
 
 }  // namespace hoard

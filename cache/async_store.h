@@ -45,8 +45,7 @@ class AsyncStore {
   CancelHandle putBytes(const Digest& digest, std::shared_ptr<const std::string> bytes,
                         BlobMeta meta, std::function<void(bool ok)> done);
 
-  CancelHandle getRef(std::string key,
-                      std::function<void(std::optional<RefEntry>)> done);
+  CancelHandle getRef(std::string key, std::function<void(std::optional<RefEntry>)> done);
   CancelHandle putRef(std::string key, RefEntry ref, std::function<void(bool ok)> done);
 
   // Closes an fd on the thread pool: the last close of an evicted (unlinked)

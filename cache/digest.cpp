@@ -33,14 +33,18 @@ std::string_view Digest::algorithmName() const {
   return algorithm == DigestAlgorithm::Sha256 ? "sha256" : "sha512";
 }
 
-std::string Digest::str() const { return std::string(algorithmName()) + ":" + hex; }
+std::string Digest::str() const {
+  return std::string(algorithmName()) + ":" + hex;
+}
 
 Hasher::Hasher(DigestAlgorithm algorithm) : ctx_(EVP_MD_CTX_new()) {
   EVP_DigestInit_ex(ctx_.get(), algorithm == DigestAlgorithm::Sha256 ? EVP_sha256() : EVP_sha512(),
                     nullptr);
 }
 
-void Hasher::update(const void* data, std::size_t len) { EVP_DigestUpdate(ctx_.get(), data, len); }
+void Hasher::update(const void* data, std::size_t len) {
+  EVP_DigestUpdate(ctx_.get(), data, len);
+}
 
 std::string Hasher::finishHex() {
   unsigned char md[EVP_MAX_MD_SIZE];

@@ -198,8 +198,7 @@ void Fill::finalize() {
 }
 
 void Fill::fail(FillFailure why, std::string message, int upstreamStatus) {
-  if (state_ == FillState::Done || state_ == FillState::Failed ||
-      state_ == FillState::Committing) {
+  if (state_ == FillState::Done || state_ == FillState::Failed || state_ == FillState::Committing) {
     return;
   }
   failure_ = why;

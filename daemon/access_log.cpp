@@ -37,7 +37,9 @@ AccessLog::AccessLog(uv_loop_t* loop, int fd) : loop_(loop), fd_(fd) {
   uv_unref(reinterpret_cast<uv_handle_t*>(timer_));
 }
 
-AccessLog::~AccessLog() { close(); }
+AccessLog::~AccessLog() {
+  close();
+}
 
 void AccessLog::close() {
   if (!timer_) return;

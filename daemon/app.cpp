@@ -45,8 +45,8 @@ std::expected<void, std::string> App::start() {
   limits.headerTimeoutMs = config_.server.headerTimeoutMs;
   limits.idleTimeoutMs = config_.server.idleTimeoutMs;
   limits.maxHeaderBytes = config_.server.maxHeaderBytes;
-  server_ = std::make_unique<http::Server>(loop_, limits,
-                                           [this](http::Exchange& ex) { route(ex); });
+  server_ =
+      std::make_unique<http::Server>(loop_, limits, [this](http::Exchange& ex) { route(ex); });
   server_->setErrorFormatter([](int status, std::string_view message) {
     return oci::errorBodyForStatus(status, message);
   });
@@ -71,7 +71,9 @@ std::expected<void, std::string> App::start() {
   return {};
 }
 
-std::string App::boundAddress() const { return server_ ? server_->boundAddress() : ""; }
+std::string App::boundAddress() const {
+  return server_ ? server_->boundAddress() : "";
+}
 
 void App::route(http::Exchange& ex) {
   const auto& path = ex.request().path;

@@ -9,16 +9,22 @@ namespace {
 LogLevel gLevel = LogLevel::Info;
 const char* levelName(LogLevel l) {
   switch (l) {
-    case LogLevel::Debug: return "debug";
-    case LogLevel::Info: return "info";
-    case LogLevel::Warn: return "warn";
-    case LogLevel::Error: return "error";
+    case LogLevel::Debug:
+      return "debug";
+    case LogLevel::Info:
+      return "info";
+    case LogLevel::Warn:
+      return "warn";
+    case LogLevel::Error:
+      return "error";
   }
   return "info";
 }
 }  // namespace
 
-void setLogLevel(LogLevel level) { gLevel = level; }
+void setLogLevel(LogLevel level) {
+  gLevel = level;
+}
 
 void logMessage(LogLevel level, std::string_view message) {
   if (level < gLevel) return;

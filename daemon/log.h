@@ -8,8 +8,14 @@ namespace hoard {
 enum class LogLevel { Debug, Info, Warn, Error };
 void setLogLevel(LogLevel level);
 void logMessage(LogLevel level, std::string_view message);
-inline void logInfo(std::string_view m) { logMessage(LogLevel::Info, m); }
-inline void logWarn(std::string_view m) { logMessage(LogLevel::Warn, m); }
-inline void logError(std::string_view m) { logMessage(LogLevel::Error, m); }
+inline void logInfo(std::string_view m) {
+  logMessage(LogLevel::Info, m);
+}
+inline void logWarn(std::string_view m) {
+  logMessage(LogLevel::Warn, m);
+}
+inline void logError(std::string_view m) {
+  logMessage(LogLevel::Error, m);
+}
 
 }  // namespace hoard

@@ -43,9 +43,9 @@ int serve(const ServeOptions& options) {
   // the default of 4 threads would cap concurrent blob sends.
   setenv("UV_THREADPOOL_SIZE", "16", 0);
 
-  auto config = options.configPath.empty() ? std::expected<conf::Config, std::string>(
-                                                 conf::defaultConfig())
-                                           : conf::loadConfigFile(options.configPath);
+  auto config = options.configPath.empty()
+                    ? std::expected<conf::Config, std::string>(conf::defaultConfig())
+                    : conf::loadConfigFile(options.configPath);
   if (!config) {
     std::fprintf(stderr, "hoard: %s\n", config.error().c_str());
     return 2;

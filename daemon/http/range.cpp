@@ -75,12 +75,19 @@ std::pair<RangeStatus, ByteRange> parseRange(std::string_view headerValue, std::
 }
 
 std::string contentRange(ByteRange range, std::uint64_t size) {
-  return "bytes " + std::to_string(range.first) + "-" + std::to_string(range.last) + "/" +
-         std::to_string(size);
+  std::string out = "bytes ";
+  out += std::to_string(range.first);
+  out += '-';
+  out += std::to_string(range.last);
+  out += '/';
+  out += std::to_string(size);
+  return out;
 }
 
 std::string unsatisfiedContentRange(std::uint64_t size) {
-  return "bytes */" + std::to_string(size);
+  std::string out = "bytes */";
+  out += std::to_string(size);
+  return out;
 }
 
 }  // namespace hoard::http

@@ -76,7 +76,7 @@ Server::~Server() {
 std::expected<void, std::string> Server::listen(const std::string& hostPort) {
   if (handlesInited_) return std::unexpected("already listening");
   auto hp = splitHostPort(hostPort);
-  if (!hp) return std::unexpected(hp.error() + ": " + hostPort);
+  if (!hp) return std::unexpected(hp.error() + std::string(": ") + hostPort);
 
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -86,7 +86,8 @@ std::expected<void, std::string> Server::listen(const std::string& hostPort) {
   // Blocking resolution is fine here: listen() runs at startup, before traffic.
   int gai =
       getaddrinfo(hp->host.empty() ? nullptr : hp->host.c_str(), hp->port.c_str(), &hints, &res);
-  if (gai != 0) return std::unexpected("cannot resolve " + hostPort + ": " + gai_strerror(gai));
+  if (gai != 0)
+    return std::unexpected(std::string("cannot resolve ") + hostPort + ": " + gai_strerror(gai));
 
   std::string lastError = "no usable address";
   int fd = -1;
@@ -104,7 +105,8 @@ std::expected<void, std::string> Server::listen(const std::string& hostPort) {
     fd = -1;
   }
   freeaddrinfo(res);
-  if (fd < 0) return std::unexpected("cannot listen on " + hostPort + ": " + lastError);
+  if (fd < 0)
+    return std::unexpected(std::string("cannot listen on ") + hostPort + ": " + lastError);
 
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
@@ -181,9 +183,10 @@ void Server::rejectOverCapacity(int fd) {
   // Best effort, never blocks: a fresh socket's send buffer takes this whole.
   std::string body = formatError(503, "too many connections");
   std::string resp =
-      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-      "Content-Length: " +
-      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: ";
+  resp += std::to_string(body.size());
+  resp += "\r\nConnection: close\r\n\r\n";
+  resp += body;
   (void)!::send(fd, resp.data(), resp.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   ::shutdown(fd, SHUT_WR);
   ::close(fd);
@@ -191,7 +194,10 @@ void Server::rejectOverCapacity(int fd) {
 
 std::string Server::formatError(int status, std::string_view message) const {
   if (errorFormatter_) return errorFormatter_(status, message);
-  return "{\"error\":\"" + jsonEscape(message) + "\"}";
+  std::string out = "{\"error\":\"";
+  out += jsonEscape(message);
+  out += "\"}";
+  return out;
 }
 
 void Server::defer(Connection* c, std::uint8_t ops) {

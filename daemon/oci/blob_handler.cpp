@@ -37,19 +37,18 @@ class BlobRequest final : public http::RequestContext {
       attach(std::move(fill), "coalesced");
       return;
     }
-    pending_ = svc_.store().open(
-        *path_.digest, "application/octet-stream",
-        [this](std::expected<OpenBlob, StoreError> r) {
-          if (r) {
-            fd_ = r->fd;
-            serveFile(r->meta.size);
-            return;
-          }
-          if (r.error() != StoreError::NotFound) {
-            svc_.metrics().add("hoard_store_errors_total");
-          }
-          startOrJoinFill();
-        });
+    pending_ = svc_.store().open(*path_.digest, "application/octet-stream",
+                                 [this](std::expected<OpenBlob, StoreError> r) {
+                                   if (r) {
+                                     fd_ = r->fd;
+                                     serveFile(r->meta.size);
+                                     return;
+                                   }
+                                   if (r.error() != StoreError::NotFound) {
+                                     svc_.metrics().add("hoard_store_errors_total");
+                                   }
+                                   startOrJoinFill();
+                                 });
   }
 
  private:
@@ -157,11 +156,12 @@ class BlobRequest final : public http::RequestContext {
         f->finishInput();
       } else if (f->state() == FillState::Waiting || f->state() == FillState::Streaming) {
         metrics->add("hoard_upstream_errors_total");
-        f->fail(FillFailure::UpstreamError, std::string(fetchErrorName(r.error)) + ": " + r.message);
+        f->fail(FillFailure::UpstreamError,
+                std::string(fetchErrorName(r.error)) + ": " + r.message);
       }
     };
-    auto handle = std::make_shared<HttpClient::Handle>(upstream.client->fetch(std::move(req),
-                                                                              std::move(cb)));
+    auto handle =
+        std::make_shared<HttpClient::Handle>(upstream.client->fetch(std::move(req), std::move(cb)));
     fill->setResumer([handle] { handle->resume(); });
     fill->setProducer(CancelHandle([handle] { handle->cancel(); }));
   }
@@ -169,14 +169,19 @@ class BlobRequest final : public http::RequestContext {
   void attach(FillPtr fill, const char* result) {
     fill_ = std::move(fill);
     ex_.setLogField("cache", result);
-    svc_.metrics().add(std::string("hoard_cache_requests_total{kind=\"blob\",result=\"") +
-                       result + "\"}");
+    svc_.metrics().add(std::string("hoard_cache_requests_total{kind=\"blob\",result=\"") + result +
+                       "\"}");
     fillEvents_ = fill_->subscribe([this](FillEvent e) { onFillEvent(e); });
     ex_.setOnDrained([this] { pumpFill(); });
     switch (fill_->state()) {
-      case FillState::Waiting: break;  // the head will come as an event
-      case FillState::Failed: onFillEvent(FillEvent::Failed); break;
-      default: onFillEvent(FillEvent::Head); break;
+      case FillState::Waiting:
+        break;  // the head will come as an event
+      case FillState::Failed:
+        onFillEvent(FillEvent::Failed);
+        break;
+      default:
+        onFillEvent(FillEvent::Head);
+        break;
     }
   }
 

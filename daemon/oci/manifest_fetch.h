@@ -29,8 +29,8 @@ struct ManifestResult {
   FetchError error = FetchError::None;
   std::string message;
   std::string retryAfter;
-  std::string digest;        // canonical digest string when Ok
-  StoredBytesPtr manifest;   // bytes + media type when Ok
+  std::string digest;       // canonical digest string when Ok
+  StoredBytesPtr manifest;  // bytes + media type when Ok
 };
 
 class ManifestFetch : public std::enable_shared_from_this<ManifestFetch> {
@@ -41,8 +41,7 @@ class ManifestFetch : public std::enable_shared_from_this<ManifestFetch> {
   // none is running. `refKey` is set for tag fetches: the tag reference is
   // updated in the index and memory before waiters are told.
   static CancelHandle join(OciService& svc, OciUpstream& upstream, const std::string& repository,
-                           const std::string& reference, const std::string& refKey,
-                           Waiter waiter);
+                           const std::string& reference, const std::string& refKey, Waiter waiter);
 
  private:
   ManifestFetch(OciService& svc, std::string key) : svc_(svc), key_(std::move(key)) {}

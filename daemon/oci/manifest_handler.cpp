@@ -34,8 +34,8 @@ class ManifestRequest final : public http::RequestContext {
       serveDigest(path_.digest->str(), "hit");
       return;
     }
-    refKey_ = "oci/" + target_.upstream->config.name + "/" + target_.repository + ":" +
-              path_.reference;
+    refKey_ =
+        "oci/" + target_.upstream->config.name + "/" + target_.repository + ":" + path_.reference;
     if (auto ref = svc_.manifests().ref(refKey_)) {
       onRef(*ref);
       return;
@@ -72,16 +72,16 @@ class ManifestRequest final : public http::RequestContext {
       refresh();
       return;
     }
-    pending_ = svc_.store().readAll(
-        *parsed, kMaxManifestBytes,
-        [this, digest, result](std::expected<StoredBytesPtr, StoreError> r) {
-          if (r && isManifestMediaType((*r)->meta.mediaType)) {
-            svc_.manifests().putManifest(digest, *r);
-            send(digest, *r, result);
-            return;
-          }
-          refresh();
-        });
+    pending_ =
+        svc_.store().readAll(*parsed, kMaxManifestBytes,
+                             [this, digest, result](std::expected<StoredBytesPtr, StoreError> r) {
+                               if (r && isManifestMediaType((*r)->meta.mediaType)) {
+                                 svc_.manifests().putManifest(digest, *r);
+                                 send(digest, *r, result);
+                                 return;
+                               }
+                               refresh();
+                             });
   }
 
   void refresh() {
@@ -100,8 +100,7 @@ class ManifestRequest final : public http::RequestContext {
       respondError(ex_, 502, ErrorCode::ManifestInvalid, r.message);
       return;
     }
-    bool upstreamDown = r.upstreamStatus == 0 || r.upstreamStatus == 429 ||
-                        r.upstreamStatus >= 500;
+    bool upstreamDown = r.upstreamStatus == 0 || r.upstreamStatus == 429 || r.upstreamStatus >= 500;
     if (stale_ && upstreamDown) {
       svc_.metrics().add("hoard_stale_served_total");
       staleDigest_ = stale_->digest;
@@ -110,8 +109,7 @@ class ManifestRequest final : public http::RequestContext {
       return;
     }
     respondUpstreamFailure(ex_, r.upstreamStatus, r.error, ErrorCode::ManifestUnknown,
-                           "manifest " + target_.repository + ":" + path_.reference,
-                           r.retryAfter);
+                           "manifest " + target_.repository + ":" + path_.reference, r.retryAfter);
   }
 
   // Clients split Accept over several header lines (skopeo sends one per

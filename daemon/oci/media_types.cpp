@@ -35,8 +35,8 @@ bool acceptAdmits(std::string_view accept, std::string_view mediaType) {
   std::size_t pos = 0;
   while (pos <= accept.size()) {
     auto comma = accept.find(',', pos);
-    auto item = accept.substr(pos, comma == std::string_view::npos ? std::string_view::npos
-                                                                   : comma - pos);
+    auto item =
+        accept.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
     pos = comma == std::string_view::npos ? accept.size() + 1 : comma + 1;
     auto semi = item.find(';');
     auto range = trim(item.substr(0, semi));

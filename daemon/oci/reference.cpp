@@ -4,7 +4,9 @@ namespace hoard::oci {
 
 namespace {
 
-bool isAlnumLower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool isAlnumLower(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 // One path component: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*
 bool isValidComponent(std::string_view c) {
@@ -39,7 +41,8 @@ bool isValidName(std::string_view name) {
   std::size_t pos = 0;
   while (true) {
     auto slash = name.find('/', pos);
-    auto comp = name.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
+    auto comp =
+        name.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
     if (!isValidComponent(comp)) return false;
     if (slash == std::string_view::npos) return true;
     pos = slash + 1;

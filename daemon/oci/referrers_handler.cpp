@@ -49,8 +49,8 @@ class ReferrersRequest final : public http::RequestContext {
     }
     req.accept = std::string(kOciIndex);
     req.scope = "repository:" + target_.repository + ":pull";
-    svc_.metrics().add("hoard_upstream_requests_total{upstream=\"" +
-                       target_.upstream->config.name + "\",kind=\"referrers\"}");
+    svc_.metrics().add("hoard_upstream_requests_total{upstream=\"" + target_.upstream->config.name +
+                       "\",kind=\"referrers\"}");
     transfer_ = fetchSmall(*target_.upstream->client, std::move(req), kMaxReferrersBytes,
                            [this](SmallResponse r) { onResponse(std::move(r)); });
   }

@@ -20,9 +20,9 @@ void respondUpstreamFailure(http::Exchange& ex, int upstreamStatus, FetchError e
   if (upstreamStatus == 404 || upstreamStatus == 401 || upstreamStatus == 403) {
     // 401/403 after hoard's own credentials were tried: the image is not
     // available through this upstream; 404 lets the client try its next host.
-    respondError(ex, 404, notFoundCode,
-                 subject + " not found upstream (upstream status " +
-                     std::to_string(upstreamStatus) + ")");
+    respondError(
+        ex, 404, notFoundCode,
+        subject + " not found upstream (upstream status " + std::to_string(upstreamStatus) + ")");
     return;
   }
   if (upstreamStatus == 429) {

@@ -79,11 +79,20 @@ void OciService::handle(http::Exchange& ex) {
   target.repository = std::move(routed->repository);
   target.ns = ns;
   switch (path->endpoint) {
-    case Endpoint::Manifest: handleManifest(*this, ex, *path, std::move(target)); return;
-    case Endpoint::Blob: handleBlob(*this, ex, *path, std::move(target)); return;
-    case Endpoint::TagsList: handleTagsList(*this, ex, *path, std::move(target)); return;
-    case Endpoint::Referrers: handleReferrers(*this, ex, *path, std::move(target)); return;
-    case Endpoint::Base: return;
+    case Endpoint::Manifest:
+      handleManifest(*this, ex, *path, std::move(target));
+      return;
+    case Endpoint::Blob:
+      handleBlob(*this, ex, *path, std::move(target));
+      return;
+    case Endpoint::TagsList:
+      handleTagsList(*this, ex, *path, std::move(target));
+      return;
+    case Endpoint::Referrers:
+      handleReferrers(*this, ex, *path, std::move(target));
+      return;
+    case Endpoint::Base:
+      return;
   }
 }
 

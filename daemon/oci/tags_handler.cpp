@@ -22,7 +22,8 @@ std::string stripParam(std::string_view query, std::string_view key) {
   std::size_t pos = 0;
   while (pos <= query.size() && !query.empty()) {
     auto amp = query.find('&', pos);
-    auto item = query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+    auto item =
+        query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
     auto name = item.substr(0, item.find('='));
     if (!item.empty() && name != key) {
       if (!out.empty()) out += '&';
@@ -39,7 +40,8 @@ bool validTagsQuery(std::string_view query) {
   std::size_t pos = 0;
   while (pos < query.size()) {
     auto amp = query.find('&', pos);
-    auto item = query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+    auto item =
+        query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
     auto eq = item.find('=');
     auto name = item.substr(0, eq);
     auto value = eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
@@ -100,8 +102,8 @@ class TagsRequest final : public http::RequestContext {
     req.query = query_;
     req.accept = "application/json";
     req.scope = "repository:" + target_.repository + ":pull";
-    svc_.metrics().add("hoard_upstream_requests_total{upstream=\"" +
-                       target_.upstream->config.name + "\",kind=\"tags\"}");
+    svc_.metrics().add("hoard_upstream_requests_total{upstream=\"" + target_.upstream->config.name +
+                       "\",kind=\"tags\"}");
     transfer_ = fetchSmall(*target_.upstream->client, std::move(req), kMaxTagsBytes,
                            [this](SmallResponse r) { onResponse(std::move(r)); });
   }
@@ -111,8 +113,7 @@ class TagsRequest final : public http::RequestContext {
     ex_.setLogField("cache", "miss");
     if (r.error != FetchError::None || r.status != 200) {
       respondUpstreamFailure(ex_, static_cast<int>(r.status), r.error, ErrorCode::NameUnknown,
-                             "repository " + target_.repository,
-                             r.head.header("retry-after"));
+                             "repository " + target_.repository, r.head.header("retry-after"));
       return;
     }
     auto headers = target_.responseHeaders();

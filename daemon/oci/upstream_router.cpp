@@ -57,7 +57,8 @@ std::string_view queryParam(std::string_view query, std::string_view key) {
   std::size_t pos = 0;
   while (pos <= query.size()) {
     auto amp = query.find('&', pos);
-    auto item = query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+    auto item =
+        query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
     auto eq = item.find('=');
     if (item.substr(0, eq) == key) return eq == std::string_view::npos ? "" : item.substr(eq + 1);
     if (amp == std::string_view::npos) break;

@@ -5,7 +5,9 @@
 using namespace hoard::oci;
 
 namespace {
-std::optional<OciPath> parse(std::string_view p, PathError& e) { return parseOciPath(p, e); }
+std::optional<OciPath> parse(std::string_view p, PathError& e) {
+  return parseOciPath(p, e);
+}
 const std::string kDigest = "sha256:" + std::string(64, 'b');
 }  // namespace
 
