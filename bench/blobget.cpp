@@ -54,8 +54,8 @@ struct Options {
 };
 
 struct Result {
-  unsigned long long bytes = 0;     // body bytes received
-  unsigned long long responses = 0; // complete, checked responses
+  unsigned long long bytes = 0;      // body bytes received
+  unsigned long long responses = 0;  // complete, checked responses
   unsigned long long errors = 0;
   double ttfb = 0;  // once mode: seconds from barrier to first response byte
   double done = 0;  // once mode: seconds from barrier to last body byte
@@ -116,8 +116,7 @@ void runConnection(const Options& o, Result& r, Barrier& start, const Clock::tim
                    const Clock::time_point& deadline) {
   std::vector<char> buf(o.bufSize);
   const std::string req = "GET " + o.path + " HTTP/1.1\r\nHost: " + o.host + ":" +
-                          std::to_string(o.port) +
-                          "\r\nUser-Agent: blobget\r\nAccept: */*\r\n\r\n";
+                          std::to_string(o.port) + "\r\nUser-Agent: blobget\r\nAccept: */*\r\n\r\n";
   int fd = connectTo(o);
   start.arrive_and_wait();
   if (fd < 0) {
@@ -247,16 +246,26 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) usage();
       return argv[++i];
     };
-    if (a == "-H") o.host = next();
-    else if (a == "-p") o.port = std::atoi(next().c_str());
-    else if (a == "-u") o.path = next();
-    else if (a == "-c") o.conns = std::atoi(next().c_str());
-    else if (a == "-d") o.seconds = std::atof(next().c_str());
-    else if (a == "-l") o.expectLength = std::atoll(next().c_str());
-    else if (a == "-b") o.bufSize = static_cast<size_t>(std::atoll(next().c_str()));
-    else if (a == "--once") o.once = true;
-    else if (a == "--sha256") o.sha256 = next();
-    else usage();
+    if (a == "-H")
+      o.host = next();
+    else if (a == "-p")
+      o.port = std::atoi(next().c_str());
+    else if (a == "-u")
+      o.path = next();
+    else if (a == "-c")
+      o.conns = std::atoi(next().c_str());
+    else if (a == "-d")
+      o.seconds = std::atof(next().c_str());
+    else if (a == "-l")
+      o.expectLength = std::atoll(next().c_str());
+    else if (a == "-b")
+      o.bufSize = static_cast<size_t>(std::atoll(next().c_str()));
+    else if (a == "--once")
+      o.once = true;
+    else if (a == "--sha256")
+      o.sha256 = next();
+    else
+      usage();
   }
   if (o.port <= 0 || o.path.empty() || o.conns <= 0 || o.bufSize < 4096) usage();
   if (o.sha256.rfind("sha256:", 0) == 0) o.sha256.erase(0, 7);
@@ -267,14 +276,13 @@ int main(int argc, char** argv) {
   // The completion step runs once, after every thread has connected: the clock starts there.
   std::barrier start(o.conns, [&]() noexcept {
     t0 = Clock::now();
-    deadline = t0 + std::chrono::duration_cast<Clock::duration>(
-                        std::chrono::duration<double>(o.seconds));
+    deadline =
+        t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
   });
   std::vector<std::thread> threads;
   for (int i = 0; i < o.conns; ++i) {
-    threads.emplace_back([&, i] {
-      runConnection(o, results[static_cast<size_t>(i)], start, t0, deadline);
-    });
+    threads.emplace_back(
+        [&, i] { runConnection(o, results[static_cast<size_t>(i)], start, t0, deadline); });
   }
   for (auto& t : threads) t.join();
   double elapsed = secondsSince(t0);
@@ -298,18 +306,20 @@ int main(int argc, char** argv) {
                static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   if (o.once) {
     bool shaAll = o.sha256.empty() || shaGood == o.conns;
-    std::printf("mode=once conns=%d responses=%llu errors=%llu bytes=%llu wall_s=%.3f "
-                "first_done_s=%.3f ttfb_min_s=%.4f ttfb_max_s=%.4f sha256_ok=%d/%d "
-                "client_cpu_s=%.2f\n",
-                o.conns, sum.responses, sum.errors, sum.bytes, doneMax, doneMin, ttfbMin,
-                ttfbMax, o.sha256.empty() ? 0 : shaGood, o.sha256.empty() ? 0 : o.conns, cpu);
+    std::printf(
+        "mode=once conns=%d responses=%llu errors=%llu bytes=%llu wall_s=%.3f "
+        "first_done_s=%.3f ttfb_min_s=%.4f ttfb_max_s=%.4f sha256_ok=%d/%d "
+        "client_cpu_s=%.2f\n",
+        o.conns, sum.responses, sum.errors, sum.bytes, doneMax, doneMin, ttfbMin, ttfbMax,
+        o.sha256.empty() ? 0 : shaGood, o.sha256.empty() ? 0 : o.conns, cpu);
     return sum.errors == 0 && shaAll && sum.responses == static_cast<unsigned long long>(o.conns)
                ? 0
                : 1;
   }
   double bps = static_cast<double>(sum.bytes) / elapsed;
-  std::printf("mode=duration conns=%d responses=%llu errors=%llu bytes=%llu seconds=%.3f "
-              "bytes_per_s=%.0f MiB_per_s=%.1f client_cpu_s=%.2f\n",
-              o.conns, sum.responses, sum.errors, sum.bytes, elapsed, bps, bps / 1048576.0, cpu);
+  std::printf(
+      "mode=duration conns=%d responses=%llu errors=%llu bytes=%llu seconds=%.3f "
+      "bytes_per_s=%.0f MiB_per_s=%.1f client_cpu_s=%.2f\n",
+      o.conns, sum.responses, sum.errors, sum.bytes, elapsed, bps, bps / 1048576.0, cpu);
   return sum.errors == 0 ? 0 : 1;
 }

@@ -97,8 +97,8 @@ long long parseAnswer(const std::string& in, bool head, int& status, long long& 
   length = -1;
   if (auto p = lower.find("\r\ncontent-length:"); p != std::string::npos)
     length = std::atoll(lower.c_str() + p + 17);
-  closeAfter = lower.find("\r\nconnection: close") != std::string::npos ||
-               in.compare(0, 8, "HTTP/1.0") == 0;
+  closeAfter =
+      lower.find("\r\nconnection: close") != std::string::npos || in.compare(0, 8, "HTTP/1.0") == 0;
   if (lower.find("\r\ntransfer-encoding:") != std::string::npos) return -1;
   if (length < 0) return head ? static_cast<long long>(end + 4) : -1;
   long long total = static_cast<long long>(end + 4) + (head ? 0 : length);
@@ -195,8 +195,9 @@ void runThread(const Options& o, int nconns, Clock::time_point deadline, Stats& 
 }
 
 [[noreturn]] void usage() {
-  std::fprintf(stderr, "usage: reqload -p PORT -u PATH [-m GET|HEAD] [-c CONNS] [-t THREADS] "
-                       "[-d SECONDS] [-h 'Name: value']... [-l LENGTH] [-H HOST]\n");
+  std::fprintf(stderr,
+               "usage: reqload -p PORT -u PATH [-m GET|HEAD] [-c CONNS] [-t THREADS] "
+               "[-d SECONDS] [-h 'Name: value']... [-l LENGTH] [-H HOST]\n");
   std::exit(2);
 }
 
@@ -210,24 +211,34 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) usage();
       return argv[++i];
     };
-    if (a == "-H") o.host = next();
-    else if (a == "-p") o.port = std::atoi(next().c_str());
-    else if (a == "-u") o.path = next();
-    else if (a == "-m") o.method = next();
-    else if (a == "-c") o.conns = std::atoi(next().c_str());
-    else if (a == "-t") o.threads = std::atoi(next().c_str());
-    else if (a == "-d") o.seconds = std::atof(next().c_str());
-    else if (a == "-h") o.headers.push_back(next());
-    else if (a == "-l") o.expectLength = std::atoll(next().c_str());
-    else usage();
+    if (a == "-H")
+      o.host = next();
+    else if (a == "-p")
+      o.port = std::atoi(next().c_str());
+    else if (a == "-u")
+      o.path = next();
+    else if (a == "-m")
+      o.method = next();
+    else if (a == "-c")
+      o.conns = std::atoi(next().c_str());
+    else if (a == "-t")
+      o.threads = std::atoi(next().c_str());
+    else if (a == "-d")
+      o.seconds = std::atof(next().c_str());
+    else if (a == "-h")
+      o.headers.push_back(next());
+    else if (a == "-l")
+      o.expectLength = std::atoll(next().c_str());
+    else
+      usage();
   }
   if (o.port <= 0 || o.path.empty() || o.conns <= 0 || o.threads <= 0 || o.conns < o.threads ||
       (o.method != "GET" && o.method != "HEAD"))
     usage();
 
   auto t0 = Clock::now();
-  auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(
-                           std::chrono::duration<double>(o.seconds));
+  auto deadline =
+      t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
   std::vector<Stats> stats(static_cast<size_t>(o.threads));
   std::vector<std::thread> threads;
   for (int t = 0; t < o.threads; ++t) {
@@ -254,9 +265,10 @@ int main(int argc, char** argv) {
   double avg = 0;
   for (auto v : sum.latUs) avg += v;
   avg = sum.latUs.empty() ? 0 : avg / static_cast<double>(sum.latUs.size()) / 1000.0;
-  std::printf("method=%s conns=%d threads=%d responses=%llu bad=%llu errors=%llu seconds=%.3f "
-              "req_per_s=%.0f lat_avg_ms=%.3f lat_p50_ms=%.3f lat_p99_ms=%.3f\n",
-              o.method.c_str(), o.conns, o.threads, sum.responses, sum.bad, sum.errors, elapsed,
-              static_cast<double>(sum.responses) / elapsed, avg, pct(0.50), pct(0.99));
+  std::printf(
+      "method=%s conns=%d threads=%d responses=%llu bad=%llu errors=%llu seconds=%.3f "
+      "req_per_s=%.0f lat_avg_ms=%.3f lat_p50_ms=%.3f lat_p99_ms=%.3f\n",
+      o.method.c_str(), o.conns, o.threads, sum.responses, sum.bad, sum.errors, elapsed,
+      static_cast<double>(sum.responses) / elapsed, avg, pct(0.50), pct(0.99));
   return sum.bad == 0 && sum.errors == 0 ? 0 : 1;
 }

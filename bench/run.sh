@@ -14,8 +14,8 @@
 # Not a test: nothing here is registered with ctest. Every phase is time-bounded and every
 # process this script starts is killed on exit (normal end, error or Ctrl-C).
 #
-#   --quick       ~1 minute: 1 round of 2 s phases, 128 MiB cold blob;
-#                 writes build-bench/RESULTS-quick.md
+#   --quick       ~1 minute: 1 round of 2 s phases, no reqload GET cross-check, 128 MiB cold
+#                 blob, 1 cold trial; writes build-bench/RESULTS-quick.md
 #   --skip-hoard  measure nginx and docker-registry only (harness work while hoard is broken)
 #   --no-build    use the existing build-bench/hoard
 #   --keep        keep the work directory (logs, stores, configs) for inspection
@@ -38,10 +38,10 @@ while [[ $# -gt 0 ]]; do
 done
 
 if [[ $QUICK == 1 ]]; then
-  ROUNDS=1 BLOB_SECS=2 WRK_SECS=2 RL_GET_SECS=2 BIG_MIB=128
+  ROUNDS=1 BLOB_SECS=2 WRK_SECS=2 RL_GET_SECS=0 BIG_MIB=128 COLD_REPS=1
   OUT=${OUT:-$ROOT/build-bench/RESULTS-quick.md}
 else
-  ROUNDS=3 BLOB_SECS=4 WRK_SECS=4 RL_GET_SECS=2 BIG_MIB=512
+  ROUNDS=3 BLOB_SECS=4 WRK_SECS=4 RL_GET_SECS=2 BIG_MIB=512 COLD_REPS=3
   OUT=${OUT:-$ROOT/bench/RESULTS.md}
 fi
 WARM_MIB=64
@@ -109,10 +109,8 @@ wait_http() {  # wait_http URL NAME PID: up to 15 s for any HTTP answer
 
 # CPU seconds (user+sys) used so far by a process and its direct children (nginx workers).
 cpu_secs() {
-  local pids=("$1") total=0 p
-  mapfile -t -O 1 pids < <(cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -v '^$' || true)
-  pids=("$1" "${pids[@]:1}")
-  for p in "${pids[@]}"; do
+  local total=0 p
+  for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
     [[ -r /proc/$p/stat ]] || continue
     total=$((total + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' /proc/"$p"/stat)))
   done
@@ -135,9 +133,14 @@ fi
 
 # ---------------------------------------------------------------- build
 mkdir -p "$BUILD/bench"
-log "building bench/blobget and bench/reqload"
-g++ -std=c++20 -O2 -Wall -Wextra -o "$BLOBGET" "$ROOT/bench/blobget.cpp" -lcrypto -lpthread
-g++ -std=c++20 -O2 -Wall -Wextra -o "$REQLOAD" "$ROOT/bench/reqload.cpp" -lpthread
+if [[ ! -x $BLOBGET || $ROOT/bench/blobget.cpp -nt $BLOBGET ]]; then
+  log "building bench/blobget"
+  g++ -std=c++20 -O2 -Wall -Wextra -o "$BLOBGET" "$ROOT/bench/blobget.cpp" -lcrypto -lpthread
+fi
+if [[ ! -x $REQLOAD || $ROOT/bench/reqload.cpp -nt $REQLOAD ]]; then
+  log "building bench/reqload"
+  g++ -std=c++20 -O2 -Wall -Wextra -o "$REQLOAD" "$ROOT/bench/reqload.cpp" -lpthread
+fi
 
 HOARD_OK=0 HOARD_NOTE=""
 if [[ $SKIP_HOARD == 1 ]]; then
@@ -373,12 +376,15 @@ SERVERS+=(registry)
 # Also warms its cache (tag, manifest and the 64 MiB blob).
 check_server() {
   local s=$1 base=http://127.0.0.1:${PORT[$1]} hdr=$WORK/$1.hdr body=$WORK/$1.body ok=1 v
+  : >"$hdr"
+  : >"$body"
   curl -sS --max-time 30 -H "Accept: $ACCEPT" -A "$UA" -D "$hdr" -o "$body" "$base$MPATH" || true
   v=$(awk 'NR==1 {print $2}' "$hdr" 2>/dev/null)
   [[ $v == 200 ]] || { log "$s: GET manifest by tag: status '$v'"; ok=0; }
   [[ $(sha "$body") == "$MANIFEST_HEX" ]] || { log "$s: GET manifest by tag: body differs from the upstream's bytes"; ok=0; }
   v=$(awk 'tolower($1) == "content-type:" { print $2 }' "$hdr" | tr -d '\r')
   [[ $v == "$MANIFEST_TYPE" ]] || { log "$s: GET manifest: Content-Type '$v'"; ok=0; }
+  : >"$hdr"
   curl -sS --max-time 30 -I -H "Accept: $ACCEPT" -A "$UA" -D "$hdr" -o /dev/null "$base$MPATH" || true
   v=$(awk 'NR==1 {print $2}' "$hdr" 2>/dev/null)
   [[ $v == 200 ]] || { log "$s: HEAD manifest by tag: status '$v'"; ok=0; }
@@ -467,7 +473,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
   log "manifest HEAD by tag (reqload) round $r/$ROUNDS: c=$WRK_CONNS, ${WRK_SECS}s per server"
   for s in $(rotated "$r"); do run_reqload "$s" "$r" HEAD "$WRK_SECS"; done
 done
-for ((r = 1; r <= ROUNDS; r++)); do
+for ((r = 1; r <= ROUNDS && RL_GET_SECS > 0; r++)); do
   log "manifest GET by tag (reqload cross-check) round $r/$ROUNDS: ${RL_GET_SECS}s per server"
   for s in $(rotated "$r"); do run_reqload "$s" "$r" GET "$RL_GET_SECS"; done
 done
@@ -475,22 +481,32 @@ done
 for s in "${SERVERS[@]}"; do put "rss_warm_$s" "$(peak_rss_mib "${PID[$s]}")"; done
 
 # ---------------------------------------------------------------- 4. cold big blob
-# Each trial gets a fresh, empty cache (a new process on a new store), so "cold" means cold.
-# Upstream GETs are counted from the upstream docker-registry's access log (one line per
+# Each trial gets a fresh, empty cache (a new process on a new store), so "cold" means the cache,
+# not the process: GET /v2/ and the manifest first (thread pools, upstream connection), then the
+# blob. Upstream GETs are counted from the upstream docker-registry's access log (one line per
 # completed request), read after the clients finish and the log has gone quiet.
 count_upstream() {  # count_upstream FROM_LINE METHOD
   tail -n +"$(($1 + 1))" "$UP_LOG" | grep -c "\"$2 /v2/$REPO/blobs/sha256:$BIG_HEX" || true
 }
-cold_trial() {  # cold_trial SERVER CONNS TAG
-  local s=$1 n=$2 tag=$3 from line prev cur cpu0
+LAST_COLD_DIR=""
+cold_trial() {  # cold_trial SERVER CONNS REP
+  local s=$1 n=$2 rep=$3 dir from line prev cur cpu0 base
+  dir=$s-cold$n-r$rep
   stop_pid "${PID[$s]}"
-  if [[ $s == hoard ]]; then start_hoard "hoard-$tag" || { put "cold${n}_$s" "mode=once errors=start-failed"; return; }
-  else start_registry_proxy "registry-$tag"; fi
+  [[ -n $LAST_COLD_DIR ]] && rm -rf "${WORK:?}/$LAST_COLD_DIR"  # keep disk and page cache small
+  LAST_COLD_DIR=$dir
+  if [[ $s == hoard ]]; then
+    start_hoard "$dir" || { put "cold${n}_r${rep}_$s" "mode=once errors=start-failed"; return 0; }
+  else
+    start_registry_proxy "$dir"
+  fi
+  base=http://127.0.0.1:${PORT[$s]}
+  curl -s -o /dev/null --max-time 10 "$base/v2/" || true
+  curl -s -o /dev/null --max-time 10 -H "Accept: $ACCEPT" "$base$MPATH" || true
   from=$(wc -l <"$UP_LOG")
   cpu0=$(cpu_secs "${PID[$s]}")
-  log "cold: $s, $n client(s) x ${BIG_MIB} MiB"
   line=$(timeout 300 "$BLOBGET" -p "${PORT[$s]}" -u "$BIG_PATH" -c "$n" --once --sha256 "$BIG_HEX" \
-    -l $((BIG_MIB << 20)) 2>"$WORK/$s.cold$n.err" || true)
+    -l $((BIG_MIB << 20)) 2>"$WORK/$dir.err" || true)
   # Background upstream fetches may still be running: wait until the access log is quiet.
   prev=-1
   for _ in $(seq 40); do
@@ -499,19 +515,20 @@ cold_trial() {  # cold_trial SERVER CONNS TAG
     prev=$cur
     sleep 0.5
   done
-  log "  $line upstream_GETs=$(count_upstream "$from" GET)"
-  put "cold${n}_$s" "${line:-mode=once errors=no-output}"
-  put "cold${n}_up_get_$s" "$(count_upstream "$from" GET)"
-  put "cold${n}_up_head_$s" "$(count_upstream "$from" HEAD)"
-  put "cold${n}_rss_$s" "$(peak_rss_mib "${PID[$s]}")"
-  put "cold${n}_cpu_$s" "$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")")"
-  [[ -s $WORK/$s.cold$n.err ]] && put "cold${n}_err_$s" "$(sort "$WORK/$s.cold$n.err" | uniq -c | head -c 400 | tr '\n' ' ')"
+  line="${line:-mode=once errors=no-output} up_get=$(count_upstream "$from" GET) up_head=$(count_upstream "$from" HEAD)"
+  line+=" server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")") server_rss_mib=$(peak_rss_mib "${PID[$s]}")"
+  log "  cold $s x$n #$rep: $line"
+  put "cold${n}_r${rep}_$s" "$line"
+  [[ -s $WORK/$dir.err ]] && put "cold_err_${n}_r${rep}_$s" "$(sort "$WORK/$dir.err" | uniq -c | head -c 400 | tr '\n' ' ')"
   return 0
 }
-for s in "${SERVERS[@]}"; do
-  [[ $s == nginx ]] && continue
-  cold_trial "$s" 1 cold1
-  cold_trial "$s" "$COLD_CONNS" cold$COLD_CONNS
+for ((rep = 1; rep <= COLD_REPS; rep++)); do
+  log "cold ${BIG_MIB} MiB blob, trial $rep/$COLD_REPS: 1 client alone, then $COLD_CONNS at once, fresh cache each"
+  for s in "${SERVERS[@]}"; do
+    [[ $s == nginx ]] && continue
+    cold_trial "$s" 1 "$rep"
+    cold_trial "$s" "$COLD_CONNS" "$rep"
+  done
 done
 
 # ---------------------------------------------------------------- report
@@ -531,6 +548,7 @@ put nginx_version "$(/usr/sbin/nginx -v 2>&1 | sed 's/.*version: //')"
 put registry_version "$(/usr/bin/docker-registry --version 2>&1 | awk '{print $NF}')"
 put wrk_version "$(/usr/bin/wrk --version 2>&1 | head -1 | awk '{print $2}')"
 put rounds "$ROUNDS"
+put cold_reps "$COLD_REPS"
 put blob_secs "$BLOB_SECS"
 put wrk_secs "$WRK_SECS"
 put rl_get_secs "$RL_GET_SECS"

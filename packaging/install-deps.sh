@@ -9,6 +9,8 @@ packages=(
   build-essential cmake pkg-config
   libuv1-dev libcurl4-openssl-dev libssl-dev librocksdb-dev libyaml-cpp-dev
   nlohmann-json3-dev node-llhttp catch2
+  # lint (checked by ctest)
+  clang-format clang-tidy
   # test peers and clients
   docker-registry skopeo containerd umoci curl python3 apache2-utils
   # benchmark peers

@@ -194,7 +194,6 @@ void Connection::parseBuffered() {
   }
   if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
     pos_ += static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - start);
-    if (err == HPE_PAUSED_UPGRADE) keepAliveHint_ = false;  // we do not upgrade; close after
     dispatch();
     return;
   }
@@ -468,7 +467,9 @@ void Connection::endExchange() {
   state_ = State::ReadingHead;
   errorStatus_ = 0;
   setTimer(TimerMode::Idle);
-  llhttp_resume(&parser_);
+  // Reset rather than resume: we paused exactly at the end of a message, and a
+  // resumed parser would still act on an Upgrade header we chose to ignore.
+  llhttp_reset(&parser_);
   if (pos_ < end_) {
     parseBuffered();
   } else {

@@ -13,7 +13,7 @@ namespace {
 // Streamed bodies are flushed right away once this much is queued; below it,
 // the flush waits for the end of the loop turn so that head and small bodies
 // leave in one sendmsg().
-constexpr std::uint64_t kEagerFlushBytes = 256 * 1024;
+constexpr std::uint64_t kEagerFlushBytes = 256UL * 1024;
 
 bool iequals(std::string_view a, std::string_view lowercase) {
   if (a.size() != lowercase.size()) return false;
@@ -44,7 +44,9 @@ void Exchange::begin(bool keepAlive, bool isHead, std::uint64_t startNs) {
   startNs_ = startNs;
 }
 
-void Exchange::sendHead(int status, Headers headers, std::optional<std::uint64_t> contentLength) {
+// `headers` by value is the agreed API (callers move in); only read here.
+void Exchange::sendHead(int status, Headers headers,  // NOLINT(performance-unnecessary-value-param)
+                        std::optional<std::uint64_t> contentLength) {
   if (!active_ || closed_ || headSent_) return;
   headSent_ = true;
   status_ = status;

@@ -15,7 +15,7 @@ constexpr std::uint64_t kMaxSendfileChunk = 0x7ffff000;  // Linux caps one call 
 
 SendRangeResult copyRange(int sock, int fd, std::uint64_t offset, std::uint64_t length,
                           SendRangeResult r) {
-  constexpr std::size_t kBuf = 64 * 1024;
+  constexpr std::size_t kBuf = 64UL * 1024;
   auto buf = std::make_unique<char[]>(kBuf);
   while (r.sent < length) {
     std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kBuf, length - r.sent));

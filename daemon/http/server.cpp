@@ -41,7 +41,7 @@ std::string jsonEscape(std::string_view s) {
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+          (void)std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
           out += buf;
         } else {
           out += c;
@@ -58,7 +58,7 @@ Server::Server(uv_loop_t* loop, ServerLimits limits, Handler handler)
   // sendfile() cannot be told MSG_NOSIGNAL; a client resetting mid-file must
   // give EPIPE, not kill the daemon.
   static std::once_flag ignoreSigpipe;
-  std::call_once(ignoreSigpipe, [] { std::signal(SIGPIPE, SIG_IGN); });
+  std::call_once(ignoreSigpipe, [] { (void)std::signal(SIGPIPE, SIG_IGN); });
   if (limits_.readBufferBytes < 1024) limits_.readBufferBytes = 1024;
 }
 
@@ -66,7 +66,7 @@ Server::~Server() {
   // Handles still open here would be freed memory inside the loop; the owner
   // must wait for shutdown()'s callback. Fail loudly rather than corrupt.
   if (handlesOpen_ != 0 || connectionCount_ != 0) {
-    std::fprintf(stderr, "hoard::http::Server destroyed before shutdown completed\n");
+    (void)std::fprintf(stderr, "hoard::http::Server destroyed before shutdown completed\n");
     std::abort();
   }
   if (listenFd_ >= 0) ::close(listenFd_);
@@ -74,9 +74,9 @@ Server::~Server() {
 }
 
 std::expected<void, std::string> Server::listen(const std::string& hostPort) {
-  if (handlesInited_) return std::unexpected("already listening");
+  if (handlesInited_) return std::unexpected(std::string("already listening"));
   auto hp = splitHostPort(hostPort);
-  if (!hp) return std::unexpected(hp.error() + std::string(": ") + hostPort);
+  if (!hp) return std::unexpected(std::string(hp.error()) + ": " + hostPort);
 
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;

@@ -5,7 +5,7 @@
 
 namespace hoard::http {
 
-std::expected<HostPort, std::string> splitHostPort(std::string_view hostPort) {
+std::expected<HostPort, const char*> splitHostPort(std::string_view hostPort) {
   HostPort out;
   std::string_view rest;
   if (!hostPort.empty() && hostPort.front() == '[') {

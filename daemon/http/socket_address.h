@@ -13,8 +13,9 @@ struct HostPort {
   std::string port;
 };
 
-// "127.0.0.1:8080", "[::1]:0", ":5000", "localhost:80".
-std::expected<HostPort, std::string> splitHostPort(std::string_view hostPort);
+// "127.0.0.1:8080", "[::1]:0", ":5000", "localhost:80". The error is a static message
+// (not std::string: clang-tidy 14 cannot destroy expected<T, string> with T non-trivial).
+std::expected<HostPort, const char*> splitHostPort(std::string_view hostPort);
 
 // "127.0.0.1:53122" / "[::1]:53122"; "unix" for anything else.
 std::string formatSockaddr(const sockaddr* sa);

@@ -5,7 +5,7 @@
 namespace hoard::oci {
 
 OciService::OciService(Deps deps, const std::vector<conf::UpstreamConfig>& upstreams)
-    : deps_(deps), router_([&] {
+    : deps_(std::move(deps)), router_([&] {
         std::vector<conf::UpstreamConfig> oci;
         for (const auto& u : upstreams) {
           if (u.kind == conf::UpstreamKind::Oci) oci.push_back(u);

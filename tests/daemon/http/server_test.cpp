@@ -709,3 +709,21 @@ TEST_CASE("response framing headers from the handler are replaced") {
   CHECK(r.header("x-good") == "1");
   CHECK(r.body == "abc");
 }
+
+TEST_CASE("Upgrade requests (curl --http2 on http://) are served as plain HTTP/1.1") {
+  TestServer srv(fastLimits(), echoPath);
+  Client c(srv.port());
+  const std::string upgrade =
+      "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: "
+      "AAMAAABkAAQAoAAAAAIAAAAA\r\n";
+  REQUIRE(c.send(get("/one", upgrade)));
+  Response r1 = c.read();
+  REQUIRE(r1.status == 200);
+  CHECK(r1.body == "path=/one query=");
+  REQUIRE(c.send(get("/two", upgrade) + get("/three")));
+  Response r2 = c.read();
+  Response r3 = c.read();
+  CHECK(r1.header("connection") == "keep-alive");
+  CHECK(r2.body == "path=/two query=");
+  CHECK(r3.body == "path=/three query=");
+}
