@@ -297,7 +297,7 @@ std::size_t HttpClient::activeTransfers() const {
   return n;
 }
 
-HttpClient::Handle HttpClient::start(HttpRequest req, HttpCallbacks cb) {
+HttpClient::Handle HttpClient::start(const HttpRequest& req, HttpCallbacks cb) {
   if (closeRequested_ || closed_) return Handle();
   auto t = std::make_shared<Transfer>(*this, std::move(cb));
   if (req.method != "GET" && req.method != "HEAD") {

@@ -131,7 +131,7 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // After close(), returns an inactive handle and never calls back.
-  Handle start(HttpRequest req, HttpCallbacks cb);
+  Handle start(const HttpRequest& req, HttpCallbacks cb);
 
   // Cancels all transfers (no callbacks), frees uv handles in their uv_close
   // callbacks, then calls done on the loop. Idempotent: later calls' `done`

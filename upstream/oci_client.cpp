@@ -316,7 +316,7 @@ void OciClient::requestToken(const std::shared_ptr<Op>& op, const std::string& r
   slot->handle = http_.start(std::move(hr), std::move(cb));
 }
 
-void OciClient::tokenDone(const std::string& key, FetchResult r) {
+void OciClient::tokenDone(const std::string& key, const FetchResult& r) {
   auto it = tokenFetches_.find(key);
   if (it == tokenFetches_.end()) return;
   std::unique_ptr<TokenFetch> tf = std::move(it->second);

@@ -75,7 +75,7 @@ class OciClient {
   void startAttempt(const std::shared_ptr<Op>& op, const std::string* bearer, bool forceBasic);
   void requestToken(const std::shared_ptr<Op>& op, const std::string& realm,
                     const std::string& service, const std::string& scope);
-  void tokenDone(const std::string& key, FetchResult r);
+  void tokenDone(const std::string& key, const FetchResult& r);
   std::string basicHeader() const;
 
   HttpClient& http_;
