@@ -48,8 +48,8 @@ def main():
     out_path = sys.argv[2]
     rounds = int(res.get("rounds", "1"))
     hoard_ok = res.get("hoard_ok") == "1"
-    present = {s: res.get(f"check_{s}") is not None for s, _ in SERVERS}
-    checked = {s: res.get(f"check_{s}") == "1" for s, _ in SERVERS}
+    present = {s: res.get(f"check_{s}") is not None for s, _ in SERVERS + [("nginxrw", "")]}
+    checked = {s: res.get(f"check_{s}") == "1" for s, _ in SERVERS + [("nginxrw", "")]}
 
     def rounds_of(kind, s):
         return [fields(res[f"{kind}_r{r}_{s}"]) for r in range(1, rounds + 1) if f"{kind}_r{r}_{s}" in res]
@@ -117,6 +117,11 @@ def main():
     b, rb, rbs = vs_nginx("blob")
     rows.append([f"Warm {res.get('warm_mib', 64)} MiB blob GET, c=4 (MiB/s)", fmt(b["hoard"]), fmt(b["nginx"]),
                  fmt(b["registry"]), rbs, f"≥ 0.90 × nginx: {verdict(rb, 0.9, '>=')}"])
+    if rounds_of("blob", "nginxrw"):
+        rw = figure("blob", "nginxrw")
+        r2 = ratio(b["hoard"], rw)
+        rows.append([f"… same, nginx with sendfile off (read/write, 1 MiB buffers), for reference", "",
+                     fmt(rw), "", f"{r2:.2f} × that" if r2 is not None else "n/a", "—"])
     g, rg, rgs = vs_nginx("get")
     rows.append(["Warm manifest GET by tag, c=50 (req/s, wrk)", fmt(g["hoard"]), fmt(g["nginx"]),
                  fmt(g["registry"]), rgs, f"≥ 0.50 × nginx: {verdict(rg, 0.5, '>=')}"])
@@ -201,6 +206,9 @@ def main():
             continue
         d.append([f"{name}, each round", *per(lambda s, k=kind: spread(k, s))])
         d.append([f"{name}: server CPU per unit of work", *per(lambda s, k=kind: cpu_per_unit(k, s))])
+        if kind == "blob" and rounds_of("blob", "nginxrw"):
+            d.append(["Warm blob MiB/s, nginx sendfile off, each round / CPU", "",
+                      f"{spread('blob', 'nginxrw')} / {cpu_per_unit('blob', 'nginxrw')}", ""])
 
     def lat(kind, s):
         out = []
@@ -221,6 +229,8 @@ def main():
                 if not round_ok(kind, f):
                     out.append(f"{kind} round {i}: " + " ".join(f"{k}={v}" for k, v in f.items()
                                                              if k in ("errors", "bad", "non2xx", "sockerr")))
+        if res.get(f"alive_{s}") == "0":
+            out.append("the server process EXITED during the warm phases")
         return "; ".join(out) or "none"
 
     d.append(["Warm phases: rounds with errors / non-200 answers", *per(problems)])
@@ -231,8 +241,8 @@ def main():
     lines.append("### Cold trials")
     lines.append("")
     lines.append("| server | clients | trial | wall s | MiB/s delivered | TTFB s (min–max) | bodies sha256 ok | "
-                 "errors | upstream GET / HEAD | server CPU s | server peak RSS MiB |")
-    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+                 "errors | upstream GET / HEAD | upstream MiB sent | server CPU s | server peak RSS MiB |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for s_, name in SERVERS:
         for n in (1, 8):
             for i, f in enumerate(colds(s_, n), 1):
@@ -241,6 +251,7 @@ def main():
                 lines.append(f"| {name} | {n} | {i} | {f.get('wall_s', 'n/a')} | {rate} | "
                              f"{f.get('ttfb_min_s', '?')}–{f.get('ttfb_max_s', '?')} | {f.get('sha256_ok', 'n/a')} | "
                              f"{f.get('errors', 'n/a')} | {f.get('up_get', '?')} / {f.get('up_head', '?')} | "
+                             f"{(num(f.get('up_bytes')) or 0) / 2**20:,.0f} | "
                              f"{f.get('server_cpu_s', '?')} | {f.get('server_rss_mib', '?')} |")
     lines.append("")
     errs = [(k, v) for k, v in res.items() if "_err_" in k and v]
@@ -268,7 +279,9 @@ def main():
   layer), pushed over its HTTP API (monolithic upload). hoard (`build-bench/hoard`, Release) and
   `docker-registry` in proxy mode (`proxy: remoteurl:`) pull through it; nginx serves hard links of the
   same files from disk (`sendfile on; tcp_nopush on; worker_processes 2`), the manifest as a static file
-  with its Content-Type and Docker-Content-Digest. Access logs are off on all three.
+  with its Content-Type and Docker-Content-Digest. Access logs are off on all three. A second nginx
+  `server` with `sendfile off; output_buffers 2 1m` is measured in the warm blob phase for reference:
+  over loopback the receiver pays more for sendfile'd page-cache pages than for written buffers.
 - Before timing, each server's manifest GET by tag (status, bytes, Content-Type), HEAD (status,
   Docker-Content-Digest, Content-Length) and the {res.get('warm_mib')} MiB blob (sha256) are checked; this
   also warms the caches.

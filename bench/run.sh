@@ -265,8 +265,9 @@ BIG_PATH=/v2/$REPO/blobs/sha256:$BIG_HEX
 declare -A PORT PID STATUS   # keyed by server: hoard nginx registry
 
 start_nginx() {
-  local d=$WORK/nginx port
+  local d=$WORK/nginx port port_rw
   port=$(free_port)
+  port_rw=$(free_port)
   mkdir -p "$d/tmp" "$d/root/v2/$REPO/blobs" "$d/root/v2/$REPO/manifests"
   # Hard links: nginx reads the very file the upstream was fed, through the same page cache.
   ln "$C/warm.bin" "$d/root$WARM_PATH"
@@ -305,12 +306,30 @@ http {
       add_header Docker-Distribution-API-Version registry/2.0;
     }
   }
+  # Reference only (warm blob phase): on loopback, sendfile'd pages cost the receiving side more
+  # than written buffers, so nginx with plain read/write can be faster than with sendfile.
+  server {
+    listen 127.0.0.1:$port_rw;
+    root $d/root;
+    sendfile off;
+    output_buffers 2 1m;
+    location ~ ^/v2/.+/manifests/[^/]+\$ {
+      default_type $MANIFEST_TYPE;
+      add_header Docker-Content-Digest sha256:$MANIFEST_HEX;
+      add_header Docker-Distribution-API-Version registry/2.0;
+    }
+    location /v2/ {
+      add_header Docker-Distribution-API-Version registry/2.0;
+    }
+  }
 }
 EOF
   /usr/sbin/nginx -c "$d/nginx.conf" -p "$d" -g 'daemon off;' >"$d/stdout.log" 2>&1 &
   PID[nginx]=$!
   PIDS+=("${PID[nginx]}")
   PORT[nginx]=$port
+  PID[nginxrw]=${PID[nginx]}
+  PORT[nginxrw]=$port_rw
   wait_http "http://127.0.0.1:$port$MPATH" nginx "${PID[nginx]}"
 }
 
@@ -405,6 +424,9 @@ for s in "${SERVERS[@]}"; do
   log "checking and warming $s (port ${PORT[$s]})"
   check_server "$s"
 done
+# nginxrw: the same nginx, sendfile off; measured in the warm blob phase only, for reference.
+BLOB_SERVERS=("${SERVERS[@]}" nginxrw)
+check_server nginxrw
 
 # ---------------------------------------------------------------- 1-3. warm phases
 # The machine may be shared, so each warm measurement runs in ROUNDS short rounds with the
@@ -457,44 +479,63 @@ run_reqload() {  # run_reqload SERVER ROUND METHOD SECONDS
   put "${k}_r${r}_$s" "$line"
 }
 
-rotated() {  # rotated ROUND: the servers, rotated by ROUND places
-  local i n=${#SERVERS[@]}
-  for ((i = 0; i < n; i++)); do printf '%s\n' "${SERVERS[$(((i + $1) % n))]}"; done
+rotated() {  # rotated ROUND SERVER...: the servers, rotated by ROUND places
+  local r=$1 i
+  shift
+  for ((i = 0; i < $#; i++)); do
+    local k=$(((i + r) % $# + 1))
+    printf '%s\n' "${!k}"
+  done
 }
 for ((r = 1; r <= ROUNDS; r++)); do
   log "warm blob round $r/$ROUNDS: c=$BLOB_CONNS, ${BLOB_SECS}s per server"
-  for s in $(rotated "$r"); do run_blob "$s" "$r"; done
+  for s in $(rotated "$r" "${BLOB_SERVERS[@]}"); do run_blob "$s" "$r"; done
 done
 for ((r = 1; r <= ROUNDS; r++)); do
   log "manifest GET by tag (wrk) round $r/$ROUNDS: c=$WRK_CONNS, ${WRK_SECS}s per server"
-  for s in $(rotated "$r"); do run_wrk "$s" "$r"; done
+  for s in $(rotated "$r" "${SERVERS[@]}"); do run_wrk "$s" "$r"; done
 done
 for ((r = 1; r <= ROUNDS; r++)); do
   log "manifest HEAD by tag (reqload) round $r/$ROUNDS: c=$WRK_CONNS, ${WRK_SECS}s per server"
-  for s in $(rotated "$r"); do run_reqload "$s" "$r" HEAD "$WRK_SECS"; done
+  for s in $(rotated "$r" "${SERVERS[@]}"); do run_reqload "$s" "$r" HEAD "$WRK_SECS"; done
 done
 for ((r = 1; r <= ROUNDS && RL_GET_SECS > 0; r++)); do
   log "manifest GET by tag (reqload cross-check) round $r/$ROUNDS: ${RL_GET_SECS}s per server"
-  for s in $(rotated "$r"); do run_reqload "$s" "$r" GET "$RL_GET_SECS"; done
+  for s in $(rotated "$r" "${SERVERS[@]}"); do run_reqload "$s" "$r" GET "$RL_GET_SECS"; done
 done
 
-for s in "${SERVERS[@]}"; do put "rss_warm_$s" "$(peak_rss_mib "${PID[$s]}")"; done
+for s in "${SERVERS[@]}"; do
+  put "rss_warm_$s" "$(peak_rss_mib "${PID[$s]}")"
+  if kill -0 "${PID[$s]}" 2>/dev/null; then put "alive_$s" 1; else put "alive_$s" 0; log "$s EXITED during the warm phases"; fi
+done
 
 # ---------------------------------------------------------------- 4. cold big blob
 # Each trial gets a fresh, empty cache (a new process on a new store), so "cold" means the cache,
 # not the process: GET /v2/ and the manifest first (thread pools, upstream connection), then the
-# blob. Upstream GETs are counted from the upstream docker-registry's access log (one line per
-# completed request), read after the clients finish and the log has gone quiet.
+# blob. Upstream GETs are counted in the upstream docker-registry's access log, which writes a
+# line when a request *ends*: a proxy may still be fetching after its clients are done (the
+# distribution proxy does), so the trial's server is stopped and the log left to go quiet before
+# counting; a fetch cut short by the stop still counts (it was a GET). up_bytes sums their bodies.
 count_upstream() {  # count_upstream FROM_LINE METHOD
   tail -n +"$(($1 + 1))" "$UP_LOG" | grep -c "\"$2 /v2/$REPO/blobs/sha256:$BIG_HEX" || true
 }
-LAST_COLD_DIR=""
+upstream_bytes() {  # upstream_bytes FROM_LINE: body bytes of those GETs
+  tail -n +"$(($1 + 1))" "$UP_LOG" | grep "\"GET /v2/$REPO/blobs/sha256:$BIG_HEX" |
+    awk '{ for (i = 1; i < NF; i++) if ($i ~ /HTTP\/1\.[01]"$/) { t += $(i + 2); break } } END { printf "%.0f\n", t }'
+}
+wait_log_quiet() {  # until the upstream log has not grown for 1 s (at most 20 s)
+  local prev=-1 cur
+  for _ in $(seq 40); do
+    cur=$(wc -l <"$UP_LOG")
+    [[ $cur == "$prev" ]] && return 0
+    prev=$cur
+    sleep 1
+  done
+}
 cold_trial() {  # cold_trial SERVER CONNS REP
-  local s=$1 n=$2 rep=$3 dir from line prev cur cpu0 base
+  local s=$1 n=$2 rep=$3 dir from line cpu0 base stats
   dir=$s-cold$n-r$rep
-  stop_pid "${PID[$s]}"
-  [[ -n $LAST_COLD_DIR ]] && rm -rf "${WORK:?}/$LAST_COLD_DIR"  # keep disk and page cache small
-  LAST_COLD_DIR=$dir
+  rm -rf "$WORK/$s-cold"*/store  # earlier trials' caches: keep disk and page cache small, keep logs
   if [[ $s == hoard ]]; then
     start_hoard "$dir" || { put "cold${n}_r${rep}_$s" "mode=once errors=start-failed"; return 0; }
   else
@@ -503,25 +544,25 @@ cold_trial() {  # cold_trial SERVER CONNS REP
   base=http://127.0.0.1:${PORT[$s]}
   curl -s -o /dev/null --max-time 10 "$base/v2/" || true
   curl -s -o /dev/null --max-time 10 -H "Accept: $ACCEPT" "$base$MPATH" || true
+  wait_log_quiet
   from=$(wc -l <"$UP_LOG")
   cpu0=$(cpu_secs "${PID[$s]}")
   line=$(timeout 300 "$BLOBGET" -p "${PORT[$s]}" -u "$BIG_PATH" -c "$n" --once --sha256 "$BIG_HEX" \
     -l $((BIG_MIB << 20)) 2>"$WORK/$dir.err" || true)
-  # Background upstream fetches may still be running: wait until the access log is quiet.
-  prev=-1
-  for _ in $(seq 40); do
-    cur=$(wc -l <"$UP_LOG")
-    [[ $cur == "$prev" ]] && break
-    prev=$cur
-    sleep 0.5
-  done
+  sleep 0.5
+  stats="server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")") server_rss_mib=$(peak_rss_mib "${PID[$s]}")"
+  stop_pid "${PID[$s]}"
+  wait_log_quiet
   line="${line:-mode=once errors=no-output} up_get=$(count_upstream "$from" GET) up_head=$(count_upstream "$from" HEAD)"
-  line+=" server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")") server_rss_mib=$(peak_rss_mib "${PID[$s]}")"
+  line+=" up_bytes=$(upstream_bytes "$from") $stats"
   log "  cold $s x$n #$rep: $line"
   put "cold${n}_r${rep}_$s" "$line"
   [[ -s $WORK/$dir.err ]] && put "cold_err_${n}_r${rep}_$s" "$(sort "$WORK/$dir.err" | uniq -c | head -c 400 | tr '\n' ' ')"
   return 0
 }
+for s in "${SERVERS[@]}"; do
+  [[ $s == nginx ]] || stop_pid "${PID[$s]}"  # the warm instances are done
+done
 for ((rep = 1; rep <= COLD_REPS; rep++)); do
   log "cold ${BIG_MIB} MiB blob, trial $rep/$COLD_REPS: 1 client alone, then $COLD_CONNS at once, fresh cache each"
   for s in "${SERVERS[@]}"; do

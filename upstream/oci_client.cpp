@@ -258,7 +258,7 @@ void OciClient::startAttempt(const std::shared_ptr<Op>& op, const std::string* b
   cb.onComplete = [weak](const FetchResult& res) {
     if (auto o = weak.lock()) o->onComplete(o, res);
   };
-  op->inner = http_.start(std::move(hr), std::move(cb));
+  op->inner = http_.start(hr, std::move(cb));
 }
 
 void OciClient::requestToken(const std::shared_ptr<Op>& op, const std::string& realm,
@@ -313,7 +313,7 @@ void OciClient::requestToken(const std::shared_ptr<Op>& op, const std::string& r
   auto& slot = tokenFetches_[key];
   slot = std::move(tf);
   // start() never completes synchronously, so slot is in place before tokenDone.
-  slot->handle = http_.start(std::move(hr), std::move(cb));
+  slot->handle = http_.start(hr, std::move(cb));
 }
 
 void OciClient::tokenDone(const std::string& key, const FetchResult& r) {
