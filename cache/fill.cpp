@@ -128,25 +128,30 @@ void Fill::pump() {
     return;
   }
   writing_ = true;
-  auto batch = std::make_shared<std::string>();
-  batch->swap(pending_);
+  // Two buffers swap roles, so appending never reallocates (and faults in
+  // fresh pages) once both have grown to a batch's size.
+  auto batch = std::make_shared<std::string>(std::move(pending_));
+  pending_ = std::move(spare_);
+  pending_.clear();
   auto self = shared_from_this();
   int fd = temp_->fd;
   Hasher* hasher = &hasher_;
-  runOffLoop<bool>(
+  runOffLoop<int>(
       loop_,
       [fd, batch, hasher] {
         hasher->update(batch->data(), batch->size());
-        return writeAll(fd, *batch);
+        return writeAll(fd, *batch) ? 0 : errno;
       },
-      [self, batch](bool ok) {
+      [self, batch](int err) {
         self->writing_ = false;
         if (self->state_ != FillState::Streaming) return;
-        if (!ok) {
-          self->fail(FillFailure::Io, std::string("writing temp file: ") + std::strerror(errno));
+        if (err != 0) {
+          self->fail(FillFailure::Io, std::string("writing temp file: ") + std::strerror(err));
           return;
         }
         self->written_ += batch->size();
+        batch->clear();
+        self->spare_ = std::move(*batch);
         if (self->paused_ && self->pending_.size() < self->options_.lowWatermark) {
           self->paused_ = false;
           if (self->resumer_) self->resumer_();
@@ -252,6 +257,7 @@ FillPtr FillRegistry::find(const std::string& key) const {
 void FillRegistry::add(const std::string& key, const FillPtr& fill) {
   fills_[key] = fill;
   fill->setOnFinished([this, key](Fill& f) {
+    if (f.state() == FillState::Done) ++commits_;
     auto it = fills_.find(key);
     if (it != fills_.end() && it->second.get() == &f) fills_.erase(it);
   });

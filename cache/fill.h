@@ -120,6 +120,7 @@ class Fill : public std::enable_shared_from_this<Fill> {
   bool inputDone_ = false;
   bool paused_ = false;
   std::string pending_;
+  std::string spare_;  // the last written batch, kept for its capacity
   std::uint64_t received_ = 0;
   std::uint64_t written_ = 0;
 
@@ -139,9 +140,14 @@ class FillRegistry {
   void add(const std::string& key, const FillPtr& fill);
   void cancelAll();
   std::size_t size() const { return fills_.size(); }
+  // Counts fills that committed. A request that missed in the store can tell
+  // whether a fill finished while it looked (and look again rather than
+  // start a second upstream fetch).
+  std::uint64_t commits() const { return commits_; }
 
  private:
   std::unordered_map<std::string, FillPtr> fills_;
+  std::uint64_t commits_ = 0;
 };
 
 }  // namespace hoard

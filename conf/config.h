@@ -41,7 +41,18 @@ struct UpstreamConfig {
   std::uint64_t idleTimeoutMs = 30000;          // "idle_timeout"
   // "default: true": requests without ns/prefix go here (OCI). Resolved at load time, see above.
   bool isDefault = false;
+  // "max_stale": how long past its TTL a cached tag may still be served while the upstream
+  // fails (unreachable, timeout, 5xx, 429). 0 = never serve stale; kForever = no limit.
+  std::uint64_t maxStaleMs = 7ull * 24 * 60 * 60 * 1000;
+  // "offline: true": serve only what is cached; never call this upstream.
+  bool offline = false;
+  // "breaker: { failures: N, cooldown: 30s }": after N consecutive failures the upstream is not
+  // called for `cooldown`, then one probe request decides.
+  std::uint32_t breakerFailures = 5;
+  std::uint64_t breakerCooldownMs = 30000;
 };
+
+inline constexpr std::uint64_t kForever = UINT64_MAX;
 
 struct StoreConfig {
   std::string path;
@@ -62,6 +73,7 @@ struct LogConfig {
 };
 
 struct Config {
+  bool offline = false;  // top-level "offline: true": every upstream is offline
   ServerConfig server;
   StoreConfig store;
   std::vector<UpstreamConfig> upstreams;

@@ -145,6 +145,7 @@ class Binder {
              [&](auto& k, auto& v, auto& p) {
                s.maxHeaderBytes = size(k, v, p, 1024, 16ull << 20);
              }},
+            {"offline", [&](auto& k, auto& v, auto& p) { config.offline = boolean(k, v, p); }},
             {"store", [&](auto& k, auto& v, auto& p) { bindStore(k, v, p, config.store); }},
             {"log", [&](auto& k, auto& v, auto& p) { bindLog(k, v, p, config.log); }},
             {"upstreams",
@@ -411,6 +412,31 @@ class Binder {
             {"idle_timeout",
              [&](auto& k, auto& v, auto& p) { u.idleTimeoutMs = duration(k, v, p, false); }},
             {"default", [&](auto& k, auto& v, auto& p) { u.isDefault = boolean(k, v, p); }},
+            {"offline", [&](auto& k, auto& v, auto& p) { u.offline = boolean(k, v, p); }},
+            {"max_stale",
+             [&](auto& k, auto& v, auto& p) {
+               if (v.IsScalar() && v.Scalar() == "forever") {
+                 u.maxStaleMs = kForever;
+               } else {
+                 u.maxStaleMs = duration(k, v, p, true);
+               }
+             }},
+            {"breaker",
+             [&](auto& k, auto& v, auto& p) {
+               requireMap(k, v, p);
+               bindMap(v, p,
+                       {
+                           {"failures",
+                            [&](auto& k2, auto& v2, auto& p2) {
+                              u.breakerFailures =
+                                  static_cast<std::uint32_t>(count(k2, v2, p2, 1, 1000));
+                            }},
+                           {"cooldown",
+                            [&](auto& k2, auto& v2, auto& p2) {
+                              u.breakerCooldownMs = duration(k2, v2, p2, false);
+                            }},
+                       });
+             }},
         });
     requireKeys(marks.keys, {"name", "url"}, marks.item, path);
     if (u.kind != UpstreamKind::Oci) {

@@ -29,7 +29,7 @@ std::expected<void, std::string> App::start() {
   oci_ = std::make_unique<oci::OciService>(
       oci::OciService::Deps{loop_, asyncStore_.get(), access_.get(), http_.get(), clock_,
                             &metrics_},
-      config_.upstreams);
+      config_.upstreams, config_.offline);
 
   const auto& logPath = config_.log.accessLog;
   if (logPath == "-") {

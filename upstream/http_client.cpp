@@ -144,6 +144,9 @@ bool Transfer::setup(const HttpRequest& req) {
   curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(easy_, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(easy_, CURLOPT_USERAGENT, "hoard");
+  if (req.receiveBufferBytes > 0) {
+    curl_easy_setopt(easy_, CURLOPT_BUFFERSIZE, req.receiveBufferBytes);
+  }
   if (req.method == "HEAD") {
     curl_easy_setopt(easy_, CURLOPT_NOBODY, 1L);
   }

@@ -43,6 +43,9 @@ struct HttpRequest {
   std::uint64_t idleTimeoutMs = 30000;  // no bytes for this long => Timeout; 0 = none.
                                         // Not counted while paused. ~100 ms granularity.
   std::uint64_t totalTimeoutMs = 0;     // 0 = none (blobs can be huge)
+  // libcurl's receive buffer (CURLOPT_BUFFERSIZE); 0 = its 16 KiB default.
+  // Large bodies want more: fewer reads, fewer callbacks per byte.
+  long receiveBufferBytes = 0;
 };
 
 struct HttpResponseHead {

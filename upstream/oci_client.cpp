@@ -243,6 +243,7 @@ void OciClient::startAttempt(const std::shared_ptr<Op>& op, const std::string* b
   hr.connectTimeoutMs = settings_.connectTimeoutMs;
   hr.idleTimeoutMs = settings_.idleTimeoutMs;
   hr.totalTimeoutMs = r.isBlob ? 0 : settings_.manifestTimeoutMs;
+  if (r.isBlob) hr.receiveBufferBytes = 512 * 1024;
 
   std::weak_ptr<Op> weak = op;
   HttpCallbacks cb;

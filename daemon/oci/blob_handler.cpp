@@ -33,25 +33,38 @@ class BlobRequest final : public http::RequestContext {
   void start() {
     ex_.setLogField("upstream", target_.upstream->config.name);
     digest_ = path_.digest->str();
+    lookup();
+  }
+
+ private:
+  void lookup() {
     if (auto fill = svc_.blobFills().find(digest_)) {
       attach(std::move(fill), "coalesced");
       return;
     }
-    pending_ = svc_.store().open(*path_.digest, "application/octet-stream",
-                                 [this](std::expected<OpenBlob, StoreError> r) {
-                                   if (r) {
-                                     fd_ = r->fd;
-                                     serveFile(r->meta.size);
-                                     return;
-                                   }
-                                   if (r.error() != StoreError::NotFound) {
-                                     svc_.metrics().add("hoard_store_errors_total");
-                                   }
-                                   startOrJoinFill();
-                                 });
+    const auto commitsBefore = svc_.blobFills().commits();
+    pending_ =
+        svc_.store().open(*path_.digest, "application/octet-stream",
+                          [this, commitsBefore](std::expected<OpenBlob, StoreError> r) {
+                            if (r) {
+                              fd_ = r->fd;
+                              serveFile(r->meta.size);
+                              return;
+                            }
+                            if (r.error() != StoreError::NotFound) {
+                              svc_.metrics().add("hoard_store_errors_total");
+                            }
+                            // A fill may have committed (and left the registry) while we looked:
+                            // look once more instead of fetching the blob a second time.
+                            if (!lookedTwice_ && svc_.blobFills().commits() != commitsBefore) {
+                              lookedTwice_ = true;
+                              lookup();
+                              return;
+                            }
+                            startOrJoinFill();
+                          });
   }
 
- private:
   http::Headers blobHeaders() const {
     auto h = target_.responseHeaders();
     h.push_back({"Content-Type", "application/octet-stream"});
@@ -111,6 +124,14 @@ class BlobRequest final : public http::RequestContext {
       attach(std::move(fill), "coalesced");
       return;
     }
+    auto& upstream = *target_.upstream;
+    auto gate = svc_.admit(upstream);
+    if (gate != UpstreamGate::Allow && gate != UpstreamGate::Probe) {
+      ex_.setLogField("cache", "miss");
+      respondGateClosed(ex_, gate, upstream.config.name, upstream.health->retryAfterMs(),
+                        ErrorCode::BlobUnknown, "blob " + digest_);
+      return;
+    }
     auto fill = std::make_shared<Fill>(svc_.loop(), svc_.store().store(), svc_.clock(),
                                        *path_.digest, Fill::Options{});
     svc_.blobFills().add(digest_, fill);
@@ -128,12 +149,15 @@ class BlobRequest final : public http::RequestContext {
     req.scope = "repository:" + repository + ":pull";
     req.followRedirects = true;
     req.isBlob = true;
-    svc.metrics().add("hoard_upstream_requests_total{upstream=\"" + upstream.config.name +
-                      "\",kind=\"blob\"}");
+    svc.countUpstreamRequest(upstream, "blob");
     std::weak_ptr<Fill> weak = fill;
-    Metrics* metrics = &svc.metrics();
+    OciService* service = &svc;
+    OciUpstream* up = &upstream;
     HttpCallbacks cb;
-    cb.onHead = [weak](const HttpResponseHead& head) {
+    cb.onHead = [weak, service, up](const HttpResponseHead& head) {
+      if (head.status != 200) {
+        service->recordOutcome(*up, head.status, FetchError::None, head.header("retry-after"));
+      }
       auto f = weak.lock();
       if (!f) return false;
       if (head.status != 200) {
@@ -149,13 +173,17 @@ class BlobRequest final : public http::RequestContext {
       if (!f) return BodyAction::Continue;
       return f->write(chunk) == FillWrite::Pause ? BodyAction::Pause : BodyAction::Continue;
     };
-    cb.onComplete = [weak, metrics](const FetchResult& r) {
+    cb.onComplete = [weak, service, up](const FetchResult& r) {
+      if (r.error != FetchError::Aborted) {
+        // A transport failure, or success (non-200 heads were recorded above
+        // and end as Aborted).
+        service->recordOutcome(*up, r.error == FetchError::None ? 200 : 0, r.error, "");
+      }
       auto f = weak.lock();
       if (!f) return;
       if (r.error == FetchError::None) {
         f->finishInput();
       } else if (f->state() == FillState::Waiting || f->state() == FillState::Streaming) {
-        metrics->add("hoard_upstream_errors_total");
         f->fail(FillFailure::UpstreamError,
                 std::string(fetchErrorName(r.error)) + ": " + r.message);
       }
@@ -229,13 +257,18 @@ class BlobRequest final : public http::RequestContext {
   // ranges cost no memory, so everything available is queued at once.
   void pumpFill() {
     if (!fill_ || !headSent_ || finished_ || ex_.isHead()) return;
+    const bool done = fill_->state() == FillState::Done;
     std::uint64_t avail = std::min<std::uint64_t>(fill_->available(), end_);
+    // Until the digest is verified the response must not be complete: a range
+    // that stops short of the blob's end would otherwise finish with bytes
+    // nobody checked. Its last byte waits for Done (the whole-blob case is
+    // covered by Fill::available() withholding the blob's last byte).
+    if (!done && end_ != UINT64_MAX && avail == end_ && end_ > first_) avail = end_ - 1;
     if (avail > sent_) {
       ex_.sendFile(fill_->fd(), sent_, avail - sent_);
       sent_ = avail;
     }
-    bool done = fill_->state() == FillState::Done;
-    if (sent_ == end_ || (done && end_ == UINT64_MAX && sent_ == fill_->available())) {
+    if (done && (sent_ == end_ || (end_ == UINT64_MAX && sent_ == fill_->available()))) {
       finished_ = true;
       fillEvents_.cancel();
       ex_.finish();
@@ -252,6 +285,7 @@ class BlobRequest final : public http::RequestContext {
   CancelHandle pending_;
   CancelHandle fillEvents_;
   bool startedFill_ = false;
+  bool lookedTwice_ = false;
   bool headSent_ = false;
   bool finished_ = false;
   int status_ = 200;

@@ -47,4 +47,29 @@ void ManifestCache::putRef(const std::string& key, const RefEntry& ref) {
   }
 }
 
+CachedDocumentPtr ManifestCache::document(const std::string& key) {
+  auto it = documents_.map.find(key);
+  if (it == documents_.map.end()) return nullptr;
+  documents_.order.splice(documents_.order.begin(), documents_.order, it->second.second);
+  return it->second.first;
+}
+
+void ManifestCache::putDocument(const std::string& key, CachedDocumentPtr doc) {
+  if (!doc || doc->body.size() > maxDocBytes_) return;
+  if (auto it = documents_.map.find(key); it != documents_.map.end()) {
+    docBytes_ -= it->second.first->body.size();
+    documents_.order.erase(it->second.second);
+    documents_.map.erase(it);
+  }
+  docBytes_ += doc->body.size();
+  documents_.order.push_front(key);
+  documents_.map.emplace(key, std::make_pair(std::move(doc), documents_.order.begin()));
+  while (docBytes_ > maxDocBytes_ && !documents_.order.empty()) {
+    auto victim = documents_.map.find(documents_.order.back());
+    docBytes_ -= victim->second.first->body.size();
+    documents_.map.erase(victim);
+    documents_.order.pop_back();
+  }
+}
+
 }  // namespace hoard::oci

@@ -8,11 +8,24 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "cache/async_store.h"
 #include "cache/index.h"
 
 namespace hoard::oci {
+
+// A small upstream answer kept as-is (tags/list, referrers), with the
+// response headers worth replaying.
+struct CachedDocument {
+  std::string body;
+  std::string contentType;
+  std::vector<std::pair<std::string, std::string>> headers;
+  Millis fetchedMs = 0;
+  Millis ttlMs = 0;
+};
+using CachedDocumentPtr = std::shared_ptr<const CachedDocument>;
 
 class ManifestCache {
  public:
@@ -25,6 +38,11 @@ class ManifestCache {
   std::optional<RefEntry> ref(const std::string& key);
   void putRef(const std::string& key, const RefEntry& ref);
 
+  // tags/list and referrers answers: memory only (bounded by maxDocBytes);
+  // after a restart they are refetched, and only manifests survive an outage.
+  CachedDocumentPtr document(const std::string& key);
+  void putDocument(const std::string& key, CachedDocumentPtr doc);
+
  private:
   template <class V>
   struct Lru {
@@ -32,6 +50,8 @@ class ManifestCache {
     std::unordered_map<std::string, std::pair<V, std::list<std::string>::iterator>> map;
   };
   std::size_t maxBytes_, maxRefs_, bytes_ = 0;
+  std::size_t maxDocBytes_ = 32 * 1024 * 1024, docBytes_ = 0;
+  Lru<CachedDocumentPtr> documents_;
   Lru<StoredBytesPtr> manifests_;
   Lru<RefEntry> refs_;
 };

@@ -86,29 +86,67 @@ class ManifestRequest final : public http::RequestContext {
 
   void refresh() {
     std::string reference = path_.digest ? path_.digest->str() : path_.reference;
-    pending_ = ManifestFetch::join(svc_, *target_.upstream, target_.repository, reference,
-                                   path_.digest ? std::string() : refKey_,
+    auto& upstream = *target_.upstream;
+    if (!ManifestFetch::running(svc_, upstream, target_.repository, reference)) {
+      auto gate = svc_.admit(upstream);
+      if (gate != UpstreamGate::Allow && gate != UpstreamGate::Probe) {
+        onGateClosed(gate);
+        return;
+      }
+    }
+    std::optional<RefEntry> known;
+    if (!path_.digest) known = stale_;
+    pending_ = ManifestFetch::join(svc_, upstream, target_.repository, reference,
+                                   path_.digest ? std::string() : refKey_, std::move(known),
                                    [this](const ManifestResult& r) { onFetched(r); });
+  }
+
+  // The upstream will not be called (offline, breaker open, rate limited).
+  void onGateClosed(UpstreamGate gate) {
+    bool offline = gate == UpstreamGate::Offline;
+    if (stale_ && (offline || staleAllowed(*stale_))) {
+      serveStale();
+      return;
+    }
+    respondGateClosed(ex_, gate, target_.upstream->config.name,
+                      target_.upstream->health->retryAfterMs(), ErrorCode::ManifestUnknown,
+                      "manifest " + target_.repository + ":" + path_.reference);
+  }
+
+  // max_stale bounds how long past its TTL a tag may stand in for the upstream.
+  bool staleAllowed(const RefEntry& ref) const {
+    const auto maxStale = target_.upstream->config.maxStaleMs;
+    if (maxStale == conf::kForever) return true;
+    const Millis expiredFor = svc_.clock()->nowMs() - (ref.fetchedMs + ref.ttlMs);
+    return expiredFor <= static_cast<Millis>(maxStale);
+  }
+
+  void serveStale() {
+    svc_.metrics().add("hoard_stale_served_total{upstream=\"" + target_.upstream->config.name +
+                       "\"}");
+    staleDigest_ = stale_->digest;
+    stale_.reset();
+    serveDigest(staleDigest_, "stale");
   }
 
   void onFetched(const ManifestResult& r) {
     if (r.kind == ManifestResult::Kind::Ok) {
-      send(r.digest, r.manifest, "miss");
+      send(r.digest, r.manifest, r.revalidated ? "revalidated" : "miss");
       return;
     }
     if (r.kind == ManifestResult::Kind::Invalid) {
       respondError(ex_, 502, ErrorCode::ManifestInvalid, r.message);
       return;
     }
-    bool upstreamDown = r.upstreamStatus == 0 || r.upstreamStatus == 429 || r.upstreamStatus >= 500;
-    if (stale_ && upstreamDown) {
-      svc_.metrics().add("hoard_stale_served_total");
-      staleDigest_ = stale_->digest;
-      stale_.reset();
-      serveDigest(staleDigest_, "stale");
+    // A transport failure (reset, idle timeout mid-body) may follow a 200 head.
+    bool upstreamDown = r.error != FetchError::None || r.upstreamStatus == 0 ||
+                        r.upstreamStatus == 429 || r.upstreamStatus >= 500;
+    if (stale_ && upstreamDown && staleAllowed(*stale_)) {
+      serveStale();
       return;
     }
-    respondUpstreamFailure(ex_, r.upstreamStatus, r.error, ErrorCode::ManifestUnknown,
+    respondUpstreamFailure(ex_, r.error != FetchError::None ? 0 : r.upstreamStatus, r.error,
+                           ErrorCode::ManifestUnknown,
                            "manifest " + target_.repository + ":" + path_.reference, r.retryAfter);
   }
 

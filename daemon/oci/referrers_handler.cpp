@@ -6,6 +6,7 @@
 // probe for signatures and SBOMs carry on.
 #include <memory>
 
+#include "daemon/oci/document_request.h"
 #include "daemon/oci/media_types.h"
 #include "daemon/oci/responses.h"
 #include "daemon/oci/service.h"
@@ -20,72 +21,70 @@ constexpr std::string_view kEmptyIndex =
     R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]})";
 
 // artifactType is a media type: type "/" subtype, from a conservative charset.
+std::string encodeMediaType(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '/') {
+      out += "%2F";
+    } else if (c == '+') {
+      out += "%2B";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 bool validArtifactType(std::string_view v) {
   if (v.empty() || v.size() > 255 || v.find('/') == std::string_view::npos) return false;
   for (char c : v) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '+' || c == '-' || c == '_' || c == '/' || c == '%';
+              c == '.' || c == '+' || c == '-' || c == '_' || c == '/';
     if (!ok) return false;
   }
   return true;
 }
 
-class ReferrersRequest final : public http::RequestContext {
- public:
-  ReferrersRequest(OciService& svc, http::Exchange& ex, OciPath path, OciTarget target)
-      : svc_(svc), ex_(ex), path_(std::move(path)), target_(std::move(target)) {}
-
-  void start() {
-    ex_.setLogField("upstream", target_.upstream->config.name);
-    OciRequest req;
-    req.path = "/v2/" + target_.repository + "/referrers/" + path_.digest->str();
-    auto artifactType = queryParam(ex_.request().query, "artifactType");
-    if (!artifactType.empty()) {
-      if (!validArtifactType(artifactType)) {
-        respondError(ex_, 400, ErrorCode::Unsupported, "invalid artifactType");
-        return;
-      }
-      req.query = "artifactType=" + std::string(artifactType);
-    }
-    req.accept = std::string(kOciIndex);
-    req.scope = "repository:" + target_.repository + ":pull";
-    svc_.metrics().add("hoard_upstream_requests_total{upstream=\"" + target_.upstream->config.name +
-                       "\",kind=\"referrers\"}");
-    transfer_ = fetchSmall(*target_.upstream->client, std::move(req), kMaxReferrersBytes,
-                           [this](SmallResponse r) { onResponse(std::move(r)); });
-  }
-
- private:
-  void onResponse(SmallResponse r) {
-    ex_.setLogField("cache", "miss");
-    auto headers = target_.responseHeaders();
-    headers.push_back({"Content-Type", std::string(kOciIndex)});
-    if (r.error == FetchError::None && r.status == 200) {
-      if (auto filtered = r.head.header("oci-filters-applied"); !filtered.empty()) {
-        headers.push_back({"OCI-Filters-Applied", std::string(filtered)});
-      }
-      ex_.respond(200, std::move(headers), std::move(r.body));
-      return;
-    }
-    if (r.error == FetchError::None && r.status == 404) {
-      ex_.respond(200, std::move(headers), std::string(kEmptyIndex));
-      return;
-    }
-    respondUpstreamFailure(ex_, static_cast<int>(r.status), r.error, ErrorCode::ManifestUnknown,
-                           "referrers of " + path_.digest->str(), r.head.header("retry-after"));
-  }
-
-  OciService& svc_;
-  http::Exchange& ex_;
-  OciPath path_;
-  OciTarget target_;
-  HttpClient::Handle transfer_;
-};
-
 }  // namespace
 
 void handleReferrers(OciService& svc, http::Exchange& ex, const OciPath& path, OciTarget target) {
-  auto ctx = std::make_unique<ReferrersRequest>(svc, ex, path, std::move(target));
+  DocumentSpec spec;
+  spec.request.path = "/v2/" + target.repository + "/referrers/" + path.digest->str();
+  if (auto raw = queryParam(ex.request().query, "artifactType"); !raw.empty()) {
+    // Go clients escape '/' and '+': validate the decoded media type, then
+    // send upstream an encoding hoard produced itself.
+    auto decoded = percentDecode(raw);
+    if (!decoded || !validArtifactType(*decoded)) {
+      respondError(ex, 400, ErrorCode::Unsupported, "invalid artifactType");
+      return;
+    }
+    spec.request.query = "artifactType=" + encodeMediaType(*decoded);
+  }
+  spec.cacheKey = "referrers/" + target.upstream->config.name + "/" + target.repository + "@" +
+                  path.digest->str() + "?" + spec.request.query;
+  spec.request.accept = std::string(kOciIndex);
+  spec.request.scope = "repository:" + target.repository + ":pull";
+  spec.maxBytes = kMaxReferrersBytes;
+  spec.kind = "referrers";
+  spec.subject = "referrers of " + path.digest->str();
+  spec.notFoundCode = ErrorCode::ManifestUnknown;
+  spec.accept = [](const SmallResponse& r) -> std::optional<CachedDocument> {
+    CachedDocument doc;
+    doc.contentType = std::string(kOciIndex);
+    if (r.status == 200) {
+      doc.body = r.body;
+      if (auto f = r.head.header("oci-filters-applied"); !f.empty()) {
+        doc.headers.emplace_back("OCI-Filters-Applied", std::string(f));
+      }
+      return doc;
+    }
+    if (r.status == 404) {  // no referrers API upstream: the spec's "none"
+      doc.body = std::string(kEmptyIndex);
+      return doc;
+    }
+    return std::nullopt;
+  };
+  auto ctx = std::make_unique<DocumentRequest>(svc, ex, std::move(target), std::move(spec));
   auto* raw = ctx.get();
   ex.setContext(std::move(ctx));
   raw->start();

@@ -39,4 +39,27 @@ void respondUpstreamFailure(http::Exchange& ex, int upstreamStatus, FetchError e
   respondError(ex, 503, ErrorCode::Unavailable, subject + " is not cached and " + why);
 }
 
+void respondGateClosed(http::Exchange& ex, UpstreamGate gate, std::string_view upstreamName,
+                       Millis retryAfterMs, ErrorCode notFoundCode, std::string_view what) {
+  std::string subject =
+      std::string(what) + " is not cached and upstream " + std::string(upstreamName);
+  if (gate == UpstreamGate::Offline) {
+    respondError(ex, 404, notFoundCode, subject + " is offline");
+    return;
+  }
+  auto headers = registryHeaders();
+  headers.push_back({"Content-Type", "application/json"});
+  auto seconds = std::to_string((retryAfterMs + 999) / 1000);
+  headers.push_back({"Retry-After", seconds});
+  if (gate == UpstreamGate::RateLimited) {
+    ex.respond(503, std::move(headers),
+               errorBody(ErrorCode::TooManyRequests,
+                         subject + " is rate-limiting hoard; retry in " + seconds + " s"));
+  } else {
+    ex.respond(503, std::move(headers),
+               errorBody(ErrorCode::Unavailable,
+                         subject + " is failing (circuit open); retry in " + seconds + " s"));
+  }
+}
+
 }  // namespace hoard::oci

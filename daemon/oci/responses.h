@@ -7,6 +7,7 @@
 #include "daemon/http/exchange.h"
 #include "daemon/oci/errors.h"
 #include "upstream/http_client.h"
+#include "upstream/upstream_health.h"
 
 namespace hoard::oci {
 
@@ -24,5 +25,12 @@ void respondError(http::Exchange& ex, int status, ErrorCode code, std::string_vi
 void respondUpstreamFailure(http::Exchange& ex, int upstreamStatus, FetchError error,
                             ErrorCode notFoundCode, std::string_view what,
                             std::string_view retryAfter = {});
+
+// For what is not cached when hoard will not call the upstream: offline ->
+// 404 (definitively not here); breaker open -> 503 UNAVAILABLE; rate limited
+// -> 503 TOOMANYREQUESTS. Both 503s carry Retry-After. Fast, JSON, and a
+// status on which containerd moves to its next host.
+void respondGateClosed(http::Exchange& ex, UpstreamGate gate, std::string_view upstreamName,
+                       Millis retryAfterMs, ErrorCode notFoundCode, std::string_view what);
 
 }  // namespace hoard::oci

@@ -1,10 +1,12 @@
 #include "daemon/oci/service.h"
 
+#include "daemon/log.h"
 #include "daemon/oci/responses.h"
 
 namespace hoard::oci {
 
-OciService::OciService(Deps deps, const std::vector<conf::UpstreamConfig>& upstreams)
+OciService::OciService(Deps deps, const std::vector<conf::UpstreamConfig>& upstreams,
+                       bool globalOffline)
     : deps_(std::move(deps)), router_([&] {
         std::vector<conf::UpstreamConfig> oci;
         for (const auto& u : upstreams) {
@@ -22,6 +24,9 @@ OciService::OciService(Deps deps, const std::vector<conf::UpstreamConfig>& upstr
     s.connectTimeoutMs = u.connectTimeoutMs;
     s.idleTimeoutMs = u.idleTimeoutMs;
     up->client = std::make_unique<OciClient>(*deps_.http, deps_.clock, std::move(s));
+    up->health = std::make_unique<UpstreamHealth>(deps_.clock, u.breakerFailures,
+                                                  static_cast<Millis>(u.breakerCooldownMs),
+                                                  globalOffline || u.offline);
     upstreams_.push_back(std::move(up));
   }
 }
@@ -30,6 +35,45 @@ http::Headers OciTarget::responseHeaders() const {
   auto h = registryHeaders();
   if (!ns.empty()) h.push_back({"OCI-Namespace", ns});
   return h;
+}
+
+UpstreamGate OciService::admit(OciUpstream& upstream) {
+  auto gate = upstream.health->admit();
+  if (gate == UpstreamGate::Open || gate == UpstreamGate::RateLimited) {
+    metrics().add("hoard_upstream_rejected_total{upstream=\"" + upstream.config.name +
+                  "\",reason=\"" + (gate == UpstreamGate::Open ? "breaker" : "rate_limited") +
+                  "\"}");
+  }
+  return gate;
+}
+
+void OciService::recordOutcome(OciUpstream& upstream, long status, FetchError error,
+                               std::string_view retryAfter) {
+  auto& h = *upstream.health;
+  if (error == FetchError::Aborted) return;  // we cancelled it; says nothing about the upstream
+  if (error != FetchError::None || status >= 500) {
+    bool wasClosed = h.admitWouldAllow();
+    h.recordFailure();
+    metrics().add("hoard_upstream_errors_total{upstream=\"" + upstream.config.name + "\"}");
+    if (wasClosed && !h.admitWouldAllow()) {
+      metrics().add("hoard_breaker_opened_total{upstream=\"" + upstream.config.name + "\"}");
+      logWarn("upstream " + upstream.config.name + " failing: circuit breaker open");
+    }
+    return;
+  }
+  if (status == 429) {
+    h.recordRateLimited(retryAfter);
+    metrics().add("hoard_upstream_rate_limited_total{upstream=\"" + upstream.config.name + "\"}");
+    logWarn("upstream " + upstream.config.name + " answered 429; calls paused for " +
+            std::to_string(h.retryAfterMs() / 1000) + " s");
+    return;
+  }
+  h.recordSuccess();
+}
+
+void OciService::countUpstreamRequest(const OciUpstream& upstream, std::string_view kind) {
+  metrics().add("hoard_upstream_requests_total{upstream=\"" + upstream.config.name + "\",kind=\"" +
+                std::string(kind) + "\"}");
 }
 
 void OciService::cancelAll() {
@@ -63,7 +107,15 @@ void OciService::handle(http::Exchange& ex) {
     ex.respond(200, std::move(headers), "{}");
     return;
   }
-  std::string ns(queryParam(req.query, "ns"));
+  std::string ns;
+  if (auto raw = queryParam(req.query, "ns"); !raw.empty()) {
+    auto decoded = decodeNamespace(raw);
+    if (!decoded) {
+      respondError(ex, 404, ErrorCode::NameUnknown, "ns is not a registry host name");
+      return;
+    }
+    ns = std::move(*decoded);
+  }
   RouteError rerr{};
   auto routed = router_.route(ns, path->name, rerr);
   if (!routed) {

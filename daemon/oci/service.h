@@ -21,6 +21,7 @@
 #include "daemon/oci/upstream_router.h"
 #include "upstream/http_client.h"
 #include "upstream/oci_client.h"
+#include "upstream/upstream_health.h"
 
 namespace hoard::oci {
 
@@ -30,6 +31,7 @@ using ManifestFetchPtr = std::shared_ptr<ManifestFetch>;
 struct OciUpstream {
   conf::UpstreamConfig config;
   std::unique_ptr<OciClient> client;
+  std::unique_ptr<UpstreamHealth> health;
 };
 
 // One routed request: which upstream, and the names on both sides.
@@ -53,7 +55,8 @@ class OciService {
     ClockPtr clock;
     Metrics* metrics;
   };
-  OciService(Deps deps, const std::vector<conf::UpstreamConfig>& upstreams);
+  // globalOffline: the config's top-level `offline: true`.
+  OciService(Deps deps, const std::vector<conf::UpstreamConfig>& upstreams, bool globalOffline);
 
   // Entry point for every request whose path starts with /v2.
   void handle(http::Exchange& ex);
@@ -69,6 +72,13 @@ class OciService {
   FillRegistry& blobFills() { return blobFills_; }
   ManifestCache& manifests() { return manifests_; }
   std::unordered_map<std::string, ManifestFetchPtr>& manifestFetches() { return manifestFetches_; }
+
+  // Every upstream call goes through these: the gate before (breaker, 429,
+  // offline), the outcome after, and a counter per upstream and kind.
+  UpstreamGate admit(OciUpstream& upstream);
+  void recordOutcome(OciUpstream& upstream, long status, FetchError error,
+                     std::string_view retryAfter);
+  void countUpstreamRequest(const OciUpstream& upstream, std::string_view kind);
 
  private:
   Deps deps_;

@@ -1,12 +1,14 @@
 // GET /v2/<name>/tags/list[?n=&last=]
 //
-// Passed through to the upstream (with its pagination) and kept in memory for
-// the upstream's manifest TTL; served stale when the upstream fails. The
+// Passed through to the upstream (with its pagination), kept in memory for the
+// upstream's manifest TTL and served stale when the upstream fails
+// (DocumentRequest). The
 // upstream's Link header names the upstream's repository path, so it is
 // rewritten to the name the client used (prefix and ns included) -- a client
 // following it must come back to hoard, never go around it.
 #include <memory>
 
+#include "daemon/oci/document_request.h"
 #include "daemon/oci/responses.h"
 #include "daemon/oci/service.h"
 #include "daemon/oci/small_fetch.h"
@@ -15,7 +17,7 @@ namespace hoard::oci {
 
 namespace {
 
-constexpr std::size_t kMaxTagsBytes = 16 * 1024 * 1024;
+constexpr std::size_t kMaxTagsBytes = 4 * 1024 * 1024;
 
 std::string stripParam(std::string_view query, std::string_view key) {
   std::string out;
@@ -83,60 +85,35 @@ std::string rewriteTagsLink(std::string_view link, std::string_view upstreamRepo
   return out;
 }
 
-namespace {
-
-class TagsRequest final : public http::RequestContext {
- public:
-  TagsRequest(OciService& svc, http::Exchange& ex, OciTarget target)
-      : svc_(svc), ex_(ex), target_(std::move(target)) {}
-
-  void start() {
-    ex_.setLogField("upstream", target_.upstream->config.name);
-    query_ = stripParam(ex_.request().query, "ns");
-    if (!validTagsQuery(query_)) {
-      respondError(ex_, 400, ErrorCode::Unsupported, "tags/list accepts only n and last");
-      return;
-    }
-    OciRequest req;
-    req.path = "/v2/" + target_.repository + "/tags/list";
-    req.query = query_;
-    req.accept = "application/json";
-    req.scope = "repository:" + target_.repository + ":pull";
-    svc_.metrics().add("hoard_upstream_requests_total{upstream=\"" + target_.upstream->config.name +
-                       "\",kind=\"tags\"}");
-    transfer_ = fetchSmall(*target_.upstream->client, std::move(req), kMaxTagsBytes,
-                           [this](SmallResponse r) { onResponse(std::move(r)); });
-  }
-
- private:
-  void onResponse(SmallResponse r) {
-    ex_.setLogField("cache", "miss");
-    if (r.error != FetchError::None || r.status != 200) {
-      respondUpstreamFailure(ex_, static_cast<int>(r.status), r.error, ErrorCode::NameUnknown,
-                             "repository " + target_.repository, r.head.header("retry-after"));
-      return;
-    }
-    auto headers = target_.responseHeaders();
-    headers.push_back({"Content-Type", "application/json"});
-    auto link = r.head.header("link");
-    if (!link.empty()) {
-      auto rewritten = rewriteTagsLink(link, target_.repository, target_.clientName, target_.ns);
-      if (!rewritten.empty()) headers.push_back({"Link", rewritten});
-    }
-    ex_.respond(200, std::move(headers), std::move(r.body));
-  }
-
-  OciService& svc_;
-  http::Exchange& ex_;
-  OciTarget target_;
-  std::string query_;
-  HttpClient::Handle transfer_;
-};
-
-}  // namespace
-
 void handleTagsList(OciService& svc, http::Exchange& ex, const OciPath&, OciTarget target) {
-  auto ctx = std::make_unique<TagsRequest>(svc, ex, std::move(target));
+  std::string query = stripParam(ex.request().query, "ns");
+  if (!validTagsQuery(query)) {
+    respondError(ex, 400, ErrorCode::Unsupported, "tags/list accepts only n and last");
+    return;
+  }
+  DocumentSpec spec;
+  spec.cacheKey = "tags/" + target.upstream->config.name + "/" + target.repository + "?" + query;
+  spec.request.path = "/v2/" + target.repository + "/tags/list";
+  spec.request.query = query;
+  spec.request.accept = "application/json";
+  spec.request.scope = "repository:" + target.repository + ":pull";
+  spec.maxBytes = kMaxTagsBytes;
+  spec.kind = "tags";
+  spec.subject = "tags of " + target.repository;
+  spec.notFoundCode = ErrorCode::NameUnknown;
+  spec.accept = [repo = target.repository, clientName = target.clientName,
+                 ns = target.ns](const SmallResponse& r) -> std::optional<CachedDocument> {
+    if (r.status != 200) return std::nullopt;
+    CachedDocument doc;
+    doc.body = r.body;
+    doc.contentType = "application/json";
+    if (auto link = r.head.header("link"); !link.empty()) {
+      auto rewritten = rewriteTagsLink(link, repo, clientName, ns);
+      if (!rewritten.empty()) doc.headers.emplace_back("Link", rewritten);
+    }
+    return doc;
+  };
+  auto ctx = std::make_unique<DocumentRequest>(svc, ex, std::move(target), std::move(spec));
   auto* raw = ctx.get();
   ex.setContext(std::move(ctx));
   raw->start();

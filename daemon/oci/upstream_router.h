@@ -43,4 +43,12 @@ class UpstreamRouter {
 // matches no configured registry.
 std::string_view queryParam(std::string_view query, std::string_view key);
 
+// Decodes a query value (%XX and '+'); nullopt on a malformed escape.
+std::optional<std::string> percentDecode(std::string_view raw);
+
+// The ns value as a registry host: containerd sends it through Go's
+// url.Values.Encode, so "reg.example:5000" arrives as "reg.example%3A5000".
+// nullopt when the decoded text is not a plausible host[:port].
+std::optional<std::string> decodeNamespace(std::string_view raw);
+
 }  // namespace hoard::oci

@@ -60,3 +60,12 @@ TEST_CASE("queryParam finds raw values") {
   CHECK(queryParam("nsx=1", "ns").empty());
   CHECK(queryParam("", "ns").empty());
 }
+
+TEST_CASE("ns values are percent-decoded as containerd's Go client encodes them") {
+  CHECK(decodeNamespace("reg.example%3A5000") == std::optional<std::string>("reg.example:5000"));
+  CHECK(decodeNamespace("docker.io") == std::optional<std::string>("docker.io"));
+  CHECK_FALSE(decodeNamespace("a%2Fb"));  // '/' is no host character
+  CHECK_FALSE(decodeNamespace("bad%3"));
+  CHECK_FALSE(decodeNamespace("bad%zz"));
+  CHECK(percentDecode("a%2Bb+c") == std::optional<std::string>("a+b c"));
+}
