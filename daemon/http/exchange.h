@@ -110,4 +110,14 @@ class Exchange {
   bool endScheduled_ = false;
 };
 
+// Installs a request context on the exchange (which then owns it) and starts
+// it: `start()` may answer synchronously, so the context must be owned first.
+template <class Context, class... Args>
+void startContext(Exchange& ex, Args&&... args) {
+  auto ctx = std::make_unique<Context>(std::forward<Args>(args)...);
+  auto* raw = ctx.get();
+  ex.setContext(std::move(ctx));
+  raw->start();
+}
+
 }  // namespace hoard::http

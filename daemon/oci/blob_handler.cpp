@@ -296,10 +296,7 @@ class BlobRequest final : public http::RequestContext {
 }  // namespace
 
 void handleBlob(OciService& svc, http::Exchange& ex, const OciPath& path, OciTarget target) {
-  auto ctx = std::make_unique<BlobRequest>(svc, ex, path, std::move(target));
-  auto* raw = ctx.get();
-  ex.setContext(std::move(ctx));
-  raw->start();
+  http::startContext<BlobRequest>(ex, svc, ex, path, std::move(target));
 }
 
 }  // namespace hoard::oci

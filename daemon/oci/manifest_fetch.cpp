@@ -16,6 +16,16 @@ std::string fetchKey(const OciUpstream& upstream, const std::string& repository,
   return upstream.config.name + "\n" + repository + "\n" + reference;
 }
 
+OciRequest manifestRequest(const char* method, const std::string& repository,
+                           const std::string& reference) {
+  OciRequest req;
+  req.method = method;
+  req.path = "/v2/" + repository + "/manifests/" + reference;
+  req.accept = std::string(kManifestAcceptAll);
+  req.scope = "repository:" + repository + ":pull";
+  return req;
+}
+
 ManifestResult failure(const SmallResponse& r) {
   ManifestResult result;
   result.kind = ManifestResult::Kind::UpstreamFailed;
@@ -63,11 +73,7 @@ CancelHandle ManifestFetch::join(OciService& svc, OciUpstream& upstream,
 }
 
 void ManifestFetch::revalidate(const std::string& repository, const std::string& tag) {
-  OciRequest req;
-  req.method = "HEAD";
-  req.path = "/v2/" + repository + "/manifests/" + tag;
-  req.accept = std::string(kManifestAcceptAll);
-  req.scope = "repository:" + repository + ":pull";
+  auto req = manifestRequest("HEAD", repository, tag);
   svc_.countUpstreamRequest(upstream_, "manifest_head");
   std::weak_ptr<ManifestFetch> weak = shared_from_this();
   headTransfer_ = fetchSmall(
@@ -119,11 +125,7 @@ void ManifestFetch::revalidate(const std::string& repository, const std::string&
 }
 
 void ManifestFetch::get(const std::string& repository, const std::string& reference) {
-  OciRequest req;
-  req.method = "GET";
-  req.path = "/v2/" + repository + "/manifests/" + reference;
-  req.accept = std::string(kManifestAcceptAll);
-  req.scope = "repository:" + repository + ":pull";
+  auto req = manifestRequest("GET", repository, reference);
   svc_.countUpstreamRequest(upstream_, "manifest");
   std::weak_ptr<ManifestFetch> weak = shared_from_this();
   transfer_ =

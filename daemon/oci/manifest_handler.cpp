@@ -197,10 +197,7 @@ class ManifestRequest final : public http::RequestContext {
 }  // namespace
 
 void handleManifest(OciService& svc, http::Exchange& ex, const OciPath& path, OciTarget target) {
-  auto ctx = std::make_unique<ManifestRequest>(svc, ex, path, std::move(target));
-  auto* raw = ctx.get();
-  ex.setContext(std::move(ctx));
-  raw->start();
+  http::startContext<ManifestRequest>(ex, svc, ex, path, std::move(target));
 }
 
 }  // namespace hoard::oci

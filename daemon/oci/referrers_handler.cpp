@@ -84,10 +84,7 @@ void handleReferrers(OciService& svc, http::Exchange& ex, const OciPath& path, O
     }
     return std::nullopt;
   };
-  auto ctx = std::make_unique<DocumentRequest>(svc, ex, std::move(target), std::move(spec));
-  auto* raw = ctx.get();
-  ex.setContext(std::move(ctx));
-  raw->start();
+  http::startContext<DocumentRequest>(ex, svc, ex, std::move(target), std::move(spec));
 }
 
 }  // namespace hoard::oci

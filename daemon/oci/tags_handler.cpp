@@ -113,10 +113,7 @@ void handleTagsList(OciService& svc, http::Exchange& ex, const OciPath&, OciTarg
     }
     return doc;
   };
-  auto ctx = std::make_unique<DocumentRequest>(svc, ex, std::move(target), std::move(spec));
-  auto* raw = ctx.get();
-  ex.setContext(std::move(ctx));
-  raw->start();
+  http::startContext<DocumentRequest>(ex, svc, ex, std::move(target), std::move(spec));
 }
 
 }  // namespace hoard::oci
