@@ -351,7 +351,8 @@ def raw_status(resp_bytes):
     return None
 
 
-def wait_http_ok(addr, path="/v2/", timeout=15.0, proc=None):
+def wait_http_ok(addr, path="/v2/", timeout=15.0, proc=None, statuses=(200,)):
+    """Poll until `path` answers one of `statuses` (a registry with auth answers /v2/ 401)."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -359,7 +360,7 @@ def wait_http_ok(addr, path="/v2/", timeout=15.0, proc=None):
             raise RuntimeError("%s exited (rc=%s) before answering\n%s" % (proc.label, proc.proc.returncode, proc.output_tail()))
         try:
             r = request(addr, "GET", path, timeout=2)
-            if r.status == 200:
+            if r.status in statuses:
                 return
             last = r
         except OSError as e:
@@ -374,10 +375,16 @@ def wait_http_ok(addr, path="/v2/", timeout=15.0, proc=None):
 class Registry:
     """Debian's docker-registry (CNCF distribution 2.8) with filesystem storage in a temp dir.
 
-    proxy_remoteurl turns it into a pull-through proxy of that URL (bench use)."""
+    proxy_remoteurl turns it into a pull-through proxy of that URL (bench use).
+    htpasswd=(user, password): basic auth (bcrypt htpasswd file made with `htpasswd -Bbn`).
+    token=TokenServer (tests/fixtures/token_server.py): bearer token auth against it.
+    With auth, the push helpers authenticate (basic, or a token minted by the token server
+    without going through its counted HTTP endpoint)."""
 
-    def __init__(self, label="registry", proxy_remoteurl=None):
+    def __init__(self, label="registry", proxy_remoteurl=None, htpasswd=None, token=None):
         self.dir = tmpdir(label)
+        self.htpasswd = htpasswd
+        self.token = token
         self.port = free_port()
         self.addr = "127.0.0.1:%d" % self.port
         self.url = "http://" + self.addr
@@ -403,6 +410,19 @@ class Registry:
         ]
         if proxy_remoteurl:
             cfg += ["proxy:", "  remoteurl: %s" % proxy_remoteurl]
+        if htpasswd:
+            pw_file = os.path.join(self.dir, "htpasswd")
+            make_htpasswd(pw_file, htpasswd[0], htpasswd[1])
+            cfg += ["auth:", "  htpasswd:", "    realm: hoard-test", "    path: %s" % pw_file]
+        if token:
+            cfg += [
+                "auth:",
+                "  token:",
+                "    realm: %s" % token.realm,
+                "    service: %s" % token.service,
+                "    issuer: %s" % token.issuer,
+                "    rootcertbundle: %s" % token.rootcertbundle,
+            ]
         self.config_path = os.path.join(self.dir, "config.yml")
         with open(self.config_path, "w") as f:
             f.write("\n".join(cfg) + "\n")
@@ -413,8 +433,27 @@ class Registry:
         self.proc.start()
         register_log(self.label + " log", self.proc.stderr_path, 5)
         register_log(self.label + " access log", self.proc.stdout_path, 10)
-        wait_http_ok(self.addr, "/v2/", timeout=20, proc=self.proc)
+        statuses = (401,) if (self.htpasswd or self.token) else (200,)
+        wait_http_ok(self.addr, "/v2/", timeout=20, proc=self.proc, statuses=statuses)
         return self
+
+    @property
+    def creds(self):
+        """user:password for skopeo --*-creds, or None for an open registry."""
+        if self.htpasswd:
+            return "%s:%s" % self.htpasswd
+        if self.token:
+            return "%s:%s" % (self.token.username, self.token.password)
+        return None
+
+    def auth_headers(self, repo, actions="pull,push", headers=None):
+        """`headers` plus the Authorization this registry wants for `repo` (none if open)."""
+        out = dict(headers or {})
+        if self.htpasswd:
+            out["Authorization"] = basic_auth(*self.htpasswd)
+        elif self.token:
+            out["Authorization"] = "Bearer " + self.token.mint(["repository:%s:%s" % (repo, actions)])
+        return out
 
     def stop(self):
         unregister_log(self.proc.stderr_path)
@@ -425,7 +464,8 @@ class Registry:
     def push_blob(self, repo, data, digest=None):
         """Monolithic upload: POST /blobs/uploads/ then PUT ?digest= with the whole body."""
         digest = digest or sha256_digest(data)
-        r = request(self.addr, "POST", "/v2/%s/blobs/uploads/" % repo, body=b"")
+        auth = self.auth_headers(repo)
+        r = request(self.addr, "POST", "/v2/%s/blobs/uploads/" % repo, headers=auth, body=b"")
         if r.status != 202:
             raise RuntimeError("upload start failed: %r" % r)
         loc = r.header("location")
@@ -436,7 +476,7 @@ class Registry:
             self.addr,
             "PUT",
             "%s%sdigest=%s" % (loc, sep, digest),
-            headers={"Content-Type": "application/octet-stream"},
+            headers=dict(auth, **{"Content-Type": "application/octet-stream"}),
             body=data,
             timeout=120,
         )
@@ -445,7 +485,13 @@ class Registry:
         return digest
 
     def put_manifest(self, repo, ref, blob):
-        r = request(self.addr, "PUT", "/v2/%s/manifests/%s" % (repo, ref), headers={"Content-Type": blob.media_type}, body=blob.data)
+        r = request(
+            self.addr,
+            "PUT",
+            "/v2/%s/manifests/%s" % (repo, ref),
+            headers=self.auth_headers(repo, headers={"Content-Type": blob.media_type}),
+            body=blob.data,
+        )
         if r.status != 201:
             raise RuntimeError("manifest PUT failed: %r" % r)
         if r.header("docker-content-digest") != blob.digest:
@@ -464,17 +510,24 @@ class Registry:
         """Write an OCI layout and push it with `skopeo copy --all` (the way a user would)."""
         layout = tmpdir("layout-%s-%s" % (repo.replace("/", "_"), tag))
         write_oci_layout(layout, image, tag)
+        creds = ["--dest-creds", self.creds] if self.creds else []
         skopeo(
             "copy",
             "--all",
             "--preserve-digests",
             "--dest-tls-verify=false",
+            *creds,
             "oci:%s:%s" % (layout, tag),
             "docker://%s/%s:%s" % (self.addr, repo, tag),
         )
 
     def manifest_digest(self, repo, ref):
-        r = request(self.addr, "HEAD", "/v2/%s/manifests/%s" % (repo, ref), headers={"Accept": MANIFEST_ACCEPT})
+        r = request(
+            self.addr,
+            "HEAD",
+            "/v2/%s/manifests/%s" % (repo, ref),
+            headers=self.auth_headers(repo, "pull", {"Accept": MANIFEST_ACCEPT}),
+        )
         if r.status != 200:
             raise RuntimeError("HEAD manifest on registry: %r" % r)
         return r.header("docker-content-digest")
@@ -498,8 +551,11 @@ def skopeo(*args, timeout=180):
 # ---------------------------------------------------------------------------
 # hoard
 # ---------------------------------------------------------------------------
-def oci_upstream(url, name="dockerhub", registries=("docker.io",), prefix="dockerhub", default=True, manifest_ttl="5m"):
+def oci_upstream(url, name="dockerhub", registries=("docker.io",), prefix="dockerhub", default=True, manifest_ttl="5m", **extra):
+    """One OCI upstream entry; `extra` adds keys as they are spelled in the config file
+    (max_stale="1h", offline=True, breaker={"failures": 3, "cooldown": "30s"}, auth={...})."""
     u = {"name": name, "kind": "oci", "url": url, "registries": list(registries), "manifest_ttl": manifest_ttl}
+    u.update(extra)
     if prefix:
         u["prefix"] = prefix
     if default:
@@ -516,6 +572,8 @@ def _yaml_scalar(v):
         return str(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_yaml_scalar(x) for x in v) + "]"
+    if isinstance(v, dict):  # a YAML flow mapping
+        return "{" + ", ".join("%s: %s" % (k, _yaml_scalar(x)) for k, x in v.items()) + "}"
     return json.dumps(str(v))  # a JSON string is a valid YAML double-quoted scalar
 
 
@@ -579,6 +637,15 @@ class Hoard:
     def kill9(self):
         self.proc.kill9()
 
+    def close(self):
+        """stop() and drop this hoard's logs from the failure report (per-test hoards)."""
+        rc = self.stop()
+        for i in range(1, self.runs + 1):
+            lbl = self.label if i == 1 else "%s.run%d" % (self.label, i)
+            unregister_log(os.path.join(self.dir, lbl + ".stderr"))
+            unregister_log(os.path.join(self.dir, lbl + ".stdout"))
+        return rc
+
     def restart(self):
         self.stop()
         return self.start()
@@ -607,6 +674,19 @@ class Hoard:
             except FileNotFoundError:
                 pass
         return out
+
+    def output_text(self):
+        """Everything hoard wrote (stderr and stdout of every run): for "no secret in the logs"."""
+        out = []
+        for i in range(1, self.runs + 1):
+            lbl = self.label if i == 1 else "%s.run%d" % (self.label, i)
+            for ext in (".stderr", ".stdout"):
+                try:
+                    with open(os.path.join(self.dir, lbl + ext), encoding="utf-8", errors="replace") as f:
+                        out.append(f.read())
+                except FileNotFoundError:
+                    pass
+        return "\n".join(out)
 
     def wait_access_log(self, contains, count, timeout=5.0):
         """Access-log lines whose path contains `contains`, waiting (bounded) until there are
@@ -711,6 +791,54 @@ def start_stack(cls, upstream=None, hoard_label="hoard"):
     hoard = Hoard([oci_upstream(proxy.url, **(upstream or {}))], label=hoard_label).start()
     cls.addClassCleanup(hoard.stop)
     return reg, proxy, hoard
+
+
+# ---------------------------------------------------------------------------
+# issue 3 helpers: upstream auth, containerd hosts dirs, polling
+# ---------------------------------------------------------------------------
+HTPASSWD = shutil.which("htpasswd") or "/usr/bin/htpasswd"
+
+
+def make_htpasswd(path, user, password):
+    """A bcrypt htpasswd file (distribution accepts only bcrypt entries)."""
+    if not os.access(HTPASSWD, os.X_OK):
+        raise AssertionError("%s missing (apache2-utils): run packaging/install-deps.sh" % HTPASSWD)
+    p = subprocess.run([HTPASSWD, "-Bbn", user, password], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    if p.returncode != 0:
+        raise AssertionError("htpasswd failed: %s" % p.stderr.decode(errors="replace"))
+    with open(path, "wb") as f:
+        f.write(p.stdout.strip() + b"\n")
+    return path
+
+
+def basic_auth(user, password):
+    import base64
+
+    return "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+
+
+def write_hosts_dir(mirror_addr, registry="docker.io"):
+    """A containerd --hosts-dir whose `registry` pulls go only through http://mirror_addr
+    (the registry's own server is a dead port). Returns the directory."""
+    d = tmpdir("hosts")
+    os.makedirs(os.path.join(d, registry))
+    with open(os.path.join(d, registry, "hosts.toml"), "w") as f:
+        f.write(
+            'server = "http://127.0.0.1:%d"\n\n'
+            '[host."http://%s"]\n'
+            '  capabilities = ["pull", "resolve"]\n' % (dead_port(), mirror_addr)
+        )
+    return d
+
+
+def wait_until(pred, timeout, interval=0.05):
+    """Poll `pred` until truthy or `timeout`; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(interval)
 
 
 def main():
