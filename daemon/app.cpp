@@ -27,8 +27,8 @@ std::expected<void, std::string> App::start() {
   access_ = std::make_unique<AccessTracker>(loop_, store_->index(), clock_, trackerOptions);
   http_ = std::make_unique<HttpClient>(loop_);
   oci_ = std::make_unique<oci::OciService>(
-      oci::OciService::Deps{loop_, asyncStore_.get(), access_.get(), http_.get(), clock_,
-                            &metrics_},
+      oci::OciService::Deps{loop_, asyncStore_.get(), access_.get(), http_.get(), clock_, &metrics_,
+                            &fills_},
       config_.upstreams, config_.offline);
 
   const auto& logPath = config_.log.accessLog;

@@ -48,6 +48,7 @@ class App {
   std::unique_ptr<AsyncStore> asyncStore_;
   std::unique_ptr<AccessTracker> access_;
   std::unique_ptr<HttpClient> http_;
+  FillRegistry fills_;
   std::unique_ptr<oci::OciService> oci_;
   std::unique_ptr<AccessLog> accessLog_;
   int accessLogFd_ = -1;

@@ -1,18 +1,9 @@
-// GET|HEAD /v2/<name>/blobs/<digest>
-//
-// Hit: the committed file is sent zero-copy (sendfile), ranges included.
-// Miss: one Fill per digest streams the upstream body into a temp file; this
-// request and every concurrent one for the same digest read it as it grows
-// (coalesced: one upstream GET however many clients).
-//
-// Must survive: the client leaving at any point (the fill carries on and the
-// next request hits); the fill failing before its head (an OCI error is sent)
-// or after (the response is cut off, never completed with bad bytes); Range
-// on a blob that is still filling (206 from the fill as bytes arrive);
-// upstreams without Content-Length (chunked to the client, Range ignored).
+// GET|HEAD /v2/<name>/blobs/<digest>: the OCI face of serveBlob() -- registry
+// headers, OCI error bodies, and the upstream's blob endpoint (redirects to a
+// CDN followed; Authorization never forwarded to another host).
 #include <memory>
 
-#include "daemon/http/range.h"
+#include "daemon/blob_response.h"
 #include "daemon/oci/responses.h"
 #include "daemon/oci/service.h"
 
@@ -20,283 +11,75 @@ namespace hoard::oci {
 
 namespace {
 
-class BlobRequest final : public http::RequestContext {
+class OciBlobOrigin final : public BlobOrigin {
  public:
-  BlobRequest(OciService& svc, http::Exchange& ex, OciPath path, OciTarget target)
-      : svc_(svc), ex_(ex), path_(std::move(path)), target_(std::move(target)) {}
+  OciBlobOrigin(OciService& svc, OciTarget target, std::string digest)
+      : svc_(svc), target_(std::move(target)), digest_(std::move(digest)) {}
 
-  ~BlobRequest() override {
-    fillEvents_.cancel();
-    if (fd_ >= 0) svc_.store().closeFd(fd_);
-  }
-
-  void start() {
-    ex_.setLogField("upstream", target_.upstream->config.name);
-    digest_ = path_.digest->str();
-    lookup();
-  }
-
- private:
-  void lookup() {
-    if (auto fill = svc_.blobFills().find(digest_)) {
-      attach(std::move(fill), "coalesced");
-      return;
-    }
-    const auto commitsBefore = svc_.blobFills().commits();
-    pending_ =
-        svc_.store().open(*path_.digest, "application/octet-stream",
-                          [this, commitsBefore](std::expected<OpenBlob, StoreError> r) {
-                            if (r) {
-                              fd_ = r->fd;
-                              serveFile(r->meta.size);
-                              return;
-                            }
-                            if (r.error() != StoreError::NotFound) {
-                              svc_.metrics().add("hoard_store_errors_total");
-                            }
-                            // A fill may have committed (and left the registry) while we looked:
-                            // look once more instead of fetching the blob a second time.
-                            if (!lookedTwice_ && svc_.blobFills().commits() != commitsBefore) {
-                              lookedTwice_ = true;
-                              lookup();
-                              return;
-                            }
-                            startOrJoinFill();
-                          });
-  }
-
-  http::Headers blobHeaders() const {
+  http::Headers headers() const override {
     auto h = target_.responseHeaders();
     h.push_back({"Content-Type", "application/octet-stream"});
     h.push_back({"Docker-Content-Digest", digest_});
     h.push_back({"ETag", "\"" + digest_ + "\""});
-    h.push_back({"Accept-Ranges", "bytes"});
-    h.push_back({"Cache-Control", "max-age=31536000, immutable"});
     return h;
   }
 
-  // Decides status and byte range for a blob of known size; false if the
-  // response (416) was already sent.
-  bool chooseRange(std::uint64_t size) {
-    first_ = 0;
-    end_ = size;
-    status_ = 200;
-    auto header = ex_.request().header("range");
-    if (header.empty()) return true;
-    auto [st, range] = http::parseRange(header, size);
-    if (st == http::RangeStatus::Unsatisfiable) {
-      auto h = registryHeaders();
-      h.push_back({"Content-Range", "bytes */" + std::to_string(size)});
-      h.push_back({"Content-Type", "application/json"});
-      ex_.respond(416, std::move(h),
-                  errorBody(ErrorCode::BlobUnknown, "requested range not satisfiable"));
-      return false;
-    }
-    if (st == http::RangeStatus::Ok) {
-      status_ = 206;
-      first_ = range.first;
-      end_ = range.last + 1;
-      contentRange_ = http::contentRange(range, size);
-    }
-    return true;
+  void respondError(http::Exchange& ex, int status, std::string_view message,
+                    http::Headers extra) override {
+    ErrorCode code = status == 416 ? ErrorCode::BlobUnknown : ErrorCode::Unsupported;
+    auto h = target_.responseHeaders();
+    h.push_back({"Content-Type", "application/json"});
+    for (auto& e : extra) h.push_back(std::move(e));
+    ex.respond(status, std::move(h), errorBody(code, message));
   }
 
-  void sendHead(std::uint64_t size) {
-    auto h = blobHeaders();
-    if (status_ == 206) h.push_back({"Content-Range", contentRange_});
-    ex_.sendHead(status_, std::move(h), end_ - first_);
-    (void)size;
+  void respondFillFailure(http::Exchange& ex, int upstreamStatus, std::string_view) override {
+    respondUpstreamFailure(ex, upstreamStatus, FetchError::Other, ErrorCode::BlobUnknown,
+                           "blob " + digest_);
   }
 
-  void serveFile(std::uint64_t size) {
-    ex_.setLogField("cache", "hit");
-    svc_.metrics().add("hoard_cache_requests_total{kind=\"blob\",result=\"hit\"}");
-    svc_.access().touch(digest_);
-    if (!chooseRange(size)) return;
-    sendHead(size);
-    if (!ex_.isHead() && end_ > first_) ex_.sendFile(fd_, first_, end_ - first_);
-    ex_.finish();
-  }
-
-  void startOrJoinFill() {
-    // Another request may have started the fill while we looked in the store.
-    if (auto fill = svc_.blobFills().find(digest_)) {
-      attach(std::move(fill), "coalesced");
-      return;
-    }
+  bool admit(http::Exchange& ex) override {
     auto& upstream = *target_.upstream;
     auto gate = svc_.admit(upstream);
-    if (gate != UpstreamGate::Allow && gate != UpstreamGate::Probe) {
-      ex_.setLogField("cache", "miss");
-      respondGateClosed(ex_, gate, upstream.config.name, upstream.health->retryAfterMs(),
-                        ErrorCode::BlobUnknown, "blob " + digest_);
-      return;
-    }
-    auto fill = std::make_shared<Fill>(svc_.loop(), svc_.store().store(), svc_.clock(),
-                                       *path_.digest, Fill::Options{});
-    svc_.blobFills().add(digest_, fill);
-    startUpstream(fill, svc_, *target_.upstream, target_.repository);
-    startedFill_ = true;
-    attach(std::move(fill), "miss");
+    if (gate == UpstreamGate::Allow || gate == UpstreamGate::Probe) return true;
+    respondGateClosed(ex, gate, upstream.config.name, upstream.health->retryAfterMs(),
+                      ErrorCode::BlobUnknown, "blob " + digest_);
+    return false;
   }
 
-  static void startUpstream(const FillPtr& fill, OciService& svc, OciUpstream& upstream,
-                            const std::string& repository) {
+  HttpClient::Handle fetch(HttpCallbacks callbacks) override {
     OciRequest req;
     req.method = "GET";
-    req.path = "/v2/" + repository + "/blobs/" + fill->digest().str();
+    req.path = "/v2/" + target_.repository + "/blobs/" + digest_;
     req.accept = "*/*";
-    req.scope = "repository:" + repository + ":pull";
+    req.scope = "repository:" + target_.repository + ":pull";
     req.followRedirects = true;
     req.isBlob = true;
-    svc.countUpstreamRequest(upstream, "blob");
-    std::weak_ptr<Fill> weak = fill;
-    OciService* service = &svc;
-    OciUpstream* up = &upstream;
-    HttpCallbacks cb;
-    cb.onHead = [weak, service, up](const HttpResponseHead& head) {
-      if (head.status != 200) {
-        service->recordOutcome(*up, head.status, FetchError::None, head.header("retry-after"));
-      }
-      auto f = weak.lock();
-      if (!f) return false;
-      if (head.status != 200) {
-        f->fail(FillFailure::UpstreamStatus, "upstream status " + std::to_string(head.status),
-                static_cast<int>(head.status));
-        return false;
-      }
-      f->setHead(head.contentLength, "application/octet-stream");
-      return true;
+    svc_.countUpstreamRequest(*target_.upstream, "blob");
+    return target_.upstream->client->fetch(std::move(req), std::move(callbacks));
+  }
+
+  OutcomeRecorder outcomeRecorder() const override {
+    OciService* svc = &svc_;
+    OciUpstream* upstream = target_.upstream;
+    return [svc, upstream](long status, FetchError error, std::string_view retryAfter) {
+      svc->recordOutcome(*upstream, status, error, retryAfter);
     };
-    cb.onBody = [weak](std::string_view chunk) {
-      auto f = weak.lock();
-      if (!f) return BodyAction::Continue;
-      return f->write(chunk) == FillWrite::Pause ? BodyAction::Pause : BodyAction::Continue;
-    };
-    cb.onComplete = [weak, service, up](const FetchResult& r) {
-      if (r.error != FetchError::Aborted) {
-        // A transport failure, or success (non-200 heads were recorded above
-        // and end as Aborted).
-        service->recordOutcome(*up, r.error == FetchError::None ? 200 : 0, r.error, "");
-      }
-      auto f = weak.lock();
-      if (!f) return;
-      if (r.error == FetchError::None) {
-        f->finishInput();
-      } else if (f->state() == FillState::Waiting || f->state() == FillState::Streaming) {
-        f->fail(FillFailure::UpstreamError,
-                std::string(fetchErrorName(r.error)) + ": " + r.message);
-      }
-    };
-    auto handle =
-        std::make_shared<HttpClient::Handle>(upstream.client->fetch(std::move(req), std::move(cb)));
-    fill->setResumer([handle] { handle->resume(); });
-    fill->setProducer(CancelHandle([handle] { handle->cancel(); }));
   }
 
-  void attach(FillPtr fill, const char* result) {
-    fill_ = std::move(fill);
-    ex_.setLogField("cache", result);
-    svc_.metrics().add(std::string("hoard_cache_requests_total{kind=\"blob\",result=\"") + result +
-                       "\"}");
-    fillEvents_ = fill_->subscribe([this](FillEvent e) { onFillEvent(e); });
-    ex_.setOnDrained([this] { pumpFill(); });
-    switch (fill_->state()) {
-      case FillState::Waiting:
-        break;  // the head will come as an event
-      case FillState::Failed:
-        onFillEvent(FillEvent::Failed);
-        break;
-      default:
-        onFillEvent(FillEvent::Head);
-        break;
-    }
-  }
-
-  void onFillEvent(FillEvent e) {
-    if (e == FillEvent::Failed) {
-      fillEvents_.cancel();
-      // Counted once per fill, by the request that started it.
-      if (startedFill_ && fill_->failure() == FillFailure::DigestMismatch) {
-        svc_.metrics().add("hoard_digest_mismatch_total");
-      }
-      if (!headSent_) {
-        respondUpstreamFailure(ex_, fill_->failureStatus(), FetchError::Other,
-                               ErrorCode::BlobUnknown, "blob " + digest_);
-      } else {
-        ex_.setLogField("error", fill_->failureMessage());
-        ex_.abort();
-      }
-      return;
-    }
-    if (!headSent_) {
-      headSent_ = true;
-      if (auto size = fill_->size()) {
-        if (!chooseRange(*size)) {
-          fillEvents_.cancel();
-          return;
-        }
-        sendHead(*size);
-      } else {
-        first_ = 0;
-        end_ = UINT64_MAX;
-        status_ = 200;
-        ex_.sendHead(200, blobHeaders(), std::nullopt);
-      }
-      sent_ = first_;
-      if (ex_.isHead()) {
-        fillEvents_.cancel();
-        ex_.finish();
-        return;
-      }
-    }
-    pumpFill();
-  }
-
-  // Queues the newly available part of the fill, bounded by the range. File
-  // ranges cost no memory, so everything available is queued at once.
-  void pumpFill() {
-    if (!fill_ || !headSent_ || finished_ || ex_.isHead()) return;
-    const bool done = fill_->state() == FillState::Done;
-    std::uint64_t avail = std::min<std::uint64_t>(fill_->available(), end_);
-    // Until the digest is verified the response must not be complete: a range
-    // that stops short of the blob's end would otherwise finish with bytes
-    // nobody checked. Its last byte waits for Done (the whole-blob case is
-    // covered by Fill::available() withholding the blob's last byte).
-    if (!done && end_ != UINT64_MAX && avail == end_ && end_ > first_) avail = end_ - 1;
-    if (avail > sent_) {
-      ex_.sendFile(fill_->fd(), sent_, avail - sent_);
-      sent_ = avail;
-    }
-    if (done && (sent_ == end_ || (end_ == UINT64_MAX && sent_ == fill_->available()))) {
-      finished_ = true;
-      fillEvents_.cancel();
-      ex_.finish();
-    }
-  }
-
+ private:
   OciService& svc_;
-  http::Exchange& ex_;
-  OciPath path_;
   OciTarget target_;
   std::string digest_;
-  int fd_ = -1;
-  FillPtr fill_;
-  CancelHandle pending_;
-  CancelHandle fillEvents_;
-  bool startedFill_ = false;
-  bool lookedTwice_ = false;
-  bool headSent_ = false;
-  bool finished_ = false;
-  int status_ = 200;
-  std::uint64_t first_ = 0, end_ = 0, sent_ = 0;
-  std::string contentRange_;
 };
 
 }  // namespace
 
 void handleBlob(OciService& svc, http::Exchange& ex, const OciPath& path, OciTarget target) {
-  http::startContext<BlobRequest>(ex, svc, ex, path, std::move(target));
+  ex.setLogField("upstream", target.upstream->config.name);
+  auto digest = path.digest->str();
+  serveBlob(svc.blobServices(), ex, *path.digest,
+            std::make_unique<OciBlobOrigin>(svc, std::move(target), std::move(digest)));
 }
 
 }  // namespace hoard::oci

@@ -77,7 +77,7 @@ void OciService::countUpstreamRequest(const OciUpstream& upstream, std::string_v
 }
 
 void OciService::cancelAll() {
-  blobFills_.cancelAll();
+  deps_.fills->cancelAll();
   manifestFetches_.clear();
 }
 

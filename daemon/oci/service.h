@@ -14,6 +14,7 @@
 #include "cache/clock.h"
 #include "cache/fill.h"
 #include "conf/config.h"
+#include "daemon/blob_response.h"
 #include "daemon/http/exchange.h"
 #include "daemon/metrics.h"
 #include "daemon/oci/manifest_cache.h"
@@ -54,6 +55,7 @@ class OciService {
     HttpClient* http;
     ClockPtr clock;
     Metrics* metrics;
+    FillRegistry* fills;  // shared by every front end: one fill per digest
   };
   // globalOffline: the config's top-level `offline: true`.
   OciService(Deps deps, const std::vector<conf::UpstreamConfig>& upstreams, bool globalOffline);
@@ -69,7 +71,10 @@ class OciService {
   AccessTracker& access() { return *deps_.access; }
   ClockPtr clock() const { return deps_.clock; }
   Metrics& metrics() { return *deps_.metrics; }
-  FillRegistry& blobFills() { return blobFills_; }
+  FillRegistry& blobFills() { return *deps_.fills; }
+  BlobServices blobServices() const {
+    return {deps_.loop, deps_.store, deps_.access, deps_.fills, deps_.metrics, deps_.clock};
+  }
   ManifestCache& manifests() { return manifests_; }
   std::unordered_map<std::string, ManifestFetchPtr>& manifestFetches() { return manifestFetches_; }
 
@@ -84,7 +89,6 @@ class OciService {
   Deps deps_;
   UpstreamRouter router_;
   std::vector<std::unique_ptr<OciUpstream>> upstreams_;
-  FillRegistry blobFills_;
   ManifestCache manifests_;
   std::unordered_map<std::string, ManifestFetchPtr> manifestFetches_;
 };

@@ -1,0 +1,264 @@
+#include "daemon/blob_response.h"
+
+#include "daemon/http/range.h"
+
+namespace hoard {
+
+namespace {
+
+// Wires an upstream transfer into a fill. Captures only the fill (weakly) and
+// the recorder: the transfer outlives the request that started it.
+void connectFill(const FillPtr& fill, BlobOrigin& origin) {
+  std::weak_ptr<Fill> weak = fill;
+  OutcomeRecorder record = origin.outcomeRecorder();
+  std::string mediaType = origin.mediaType();
+  HttpCallbacks cb;
+  cb.onHead = [weak, record, mediaType](const HttpResponseHead& head) {
+    if (head.status != 200) record(head.status, FetchError::None, head.header("retry-after"));
+    auto f = weak.lock();
+    if (!f) return false;
+    if (head.status != 200) {
+      f->fail(FillFailure::UpstreamStatus, "upstream status " + std::to_string(head.status),
+              static_cast<int>(head.status));
+      return false;
+    }
+    f->setHead(head.contentLength, mediaType);
+    return true;
+  };
+  cb.onBody = [weak](std::string_view chunk) {
+    auto f = weak.lock();
+    if (!f) return BodyAction::Continue;
+    return f->write(chunk) == FillWrite::Pause ? BodyAction::Pause : BodyAction::Continue;
+  };
+  cb.onComplete = [weak, record](const FetchResult& r) {
+    // Non-200 heads were recorded above and end as Aborted.
+    if (r.error != FetchError::Aborted) record(r.error == FetchError::None ? 200 : 0, r.error, "");
+    auto f = weak.lock();
+    if (!f) return;
+    if (r.error == FetchError::None) {
+      f->finishInput();
+    } else if (f->state() == FillState::Waiting || f->state() == FillState::Streaming) {
+      f->fail(FillFailure::UpstreamError, std::string(fetchErrorName(r.error)) + ": " + r.message);
+    }
+  };
+  auto handle = std::make_shared<HttpClient::Handle>(origin.fetch(std::move(cb)));
+  fill->setResumer([handle] { handle->resume(); });
+  fill->setProducer(CancelHandle([handle] { handle->cancel(); }));
+}
+
+class BlobResponse final : public http::RequestContext {
+ public:
+  BlobResponse(const BlobServices& svc, http::Exchange& ex, Digest digest, BlobOriginPtr origin)
+      : svc_(svc), ex_(ex), digestValue_(std::move(digest)), origin_(std::move(origin)) {}
+
+  ~BlobResponse() override {
+    fillEvents_.cancel();
+    if (fd_ >= 0) svc_.store->closeFd(fd_);
+  }
+
+  void start() {
+    digest_ = digestValue_.str();
+    lookup();
+  }
+
+ private:
+  void lookup() {
+    if (auto fill = svc_.fills->find(digest_)) {
+      attach(std::move(fill), "coalesced");
+      return;
+    }
+    const auto commitsBefore = svc_.fills->commits();
+    pending_ = svc_.store->open(digestValue_, origin_->mediaType(),
+                                [this, commitsBefore](std::expected<OpenBlob, StoreError> r) {
+                                  if (r) {
+                                    fd_ = r->fd;
+                                    serveFile(r->meta.size);
+                                    return;
+                                  }
+                                  if (r.error() != StoreError::NotFound) {
+                                    svc_.metrics->add("hoard_store_errors_total");
+                                  }
+                                  // A fill may have committed (and left the registry) while we
+                                  // looked: look once more instead of fetching the blob a second
+                                  // time.
+                                  if (!lookedTwice_ && svc_.fills->commits() != commitsBefore) {
+                                    lookedTwice_ = true;
+                                    lookup();
+                                    return;
+                                  }
+                                  startOrJoinFill();
+                                });
+  }
+
+  http::Headers blobHeaders() const {
+    auto h = origin_->headers();
+    h.push_back({"Accept-Ranges", "bytes"});
+    h.push_back({"Cache-Control", "max-age=31536000, immutable"});
+    return h;
+  }
+
+  // Decides status and byte range for a blob of known size; false if the
+  // response (416) was already sent.
+  bool chooseRange(std::uint64_t size) {
+    first_ = 0;
+    end_ = size;
+    status_ = 200;
+    auto header = ex_.request().header("range");
+    if (header.empty()) return true;
+    auto [st, range] = http::parseRange(header, size);
+    if (st == http::RangeStatus::Unsatisfiable) {
+      origin_->respondError(ex_, 416,
+                            "requested range not satisfiable (size " + std::to_string(size) + ")",
+                            {{"Content-Range", "bytes */" + std::to_string(size)}});
+      return false;
+    }
+    if (st == http::RangeStatus::Ok) {
+      status_ = 206;
+      first_ = range.first;
+      end_ = range.last + 1;
+      contentRange_ = http::contentRange(range, size);
+    }
+    return true;
+  }
+
+  void sendHead(std::uint64_t size) {
+    auto h = blobHeaders();
+    if (status_ == 206) h.push_back({"Content-Range", contentRange_});
+    ex_.sendHead(status_, std::move(h), end_ - first_);
+    (void)size;
+  }
+
+  void serveFile(std::uint64_t size) {
+    ex_.setLogField("cache", "hit");
+    svc_.metrics->add("hoard_cache_requests_total{kind=\"blob\",result=\"hit\"}");
+    svc_.access->touch(digest_);
+    if (!chooseRange(size)) return;
+    sendHead(size);
+    if (!ex_.isHead() && end_ > first_) ex_.sendFile(fd_, first_, end_ - first_);
+    ex_.finish();
+  }
+
+  void startOrJoinFill() {
+    // Another request may have started the fill while we looked in the store.
+    if (auto fill = svc_.fills->find(digest_)) {
+      attach(std::move(fill), "coalesced");
+      return;
+    }
+    if (!origin_->admit(ex_)) {
+      ex_.setLogField("cache", "miss");
+      return;
+    }
+    auto fill = std::make_shared<Fill>(svc_.loop, svc_.store->store(), svc_.clock, digestValue_,
+                                       Fill::Options{});
+    svc_.fills->add(digest_, fill);
+    connectFill(fill, *origin_);
+    startedFill_ = true;
+    attach(std::move(fill), "miss");
+  }
+
+  void attach(FillPtr fill, const char* result) {
+    fill_ = std::move(fill);
+    ex_.setLogField("cache", result);
+    svc_.metrics->add(std::string("hoard_cache_requests_total{kind=\"blob\",result=\"") + result +
+                      "\"}");
+    fillEvents_ = fill_->subscribe([this](FillEvent e) { onFillEvent(e); });
+    ex_.setOnDrained([this] { pumpFill(); });
+    switch (fill_->state()) {
+      case FillState::Waiting:
+        break;  // the head will come as an event
+      case FillState::Failed:
+        onFillEvent(FillEvent::Failed);
+        break;
+      default:
+        onFillEvent(FillEvent::Head);
+        break;
+    }
+  }
+
+  void onFillEvent(FillEvent e) {
+    if (e == FillEvent::Failed) {
+      fillEvents_.cancel();
+      // Counted once per fill, by the request that started it.
+      if (startedFill_ && fill_->failure() == FillFailure::DigestMismatch) {
+        svc_.metrics->add("hoard_digest_mismatch_total");
+      }
+      if (!headSent_) {
+        origin_->respondFillFailure(ex_, fill_->failureStatus(), fill_->failureMessage());
+      } else {
+        ex_.setLogField("error", fill_->failureMessage());
+        ex_.abort();
+      }
+      return;
+    }
+    if (!headSent_) {
+      headSent_ = true;
+      if (auto size = fill_->size()) {
+        if (!chooseRange(*size)) {
+          fillEvents_.cancel();
+          return;
+        }
+        sendHead(*size);
+      } else {
+        first_ = 0;
+        end_ = UINT64_MAX;
+        status_ = 200;
+        ex_.sendHead(200, blobHeaders(), std::nullopt);
+      }
+      sent_ = first_;
+      if (ex_.isHead()) {
+        fillEvents_.cancel();
+        ex_.finish();
+        return;
+      }
+    }
+    pumpFill();
+  }
+
+  // Queues the newly available part of the fill, bounded by the range. File
+  // ranges cost no memory, so everything available is queued at once.
+  void pumpFill() {
+    if (!fill_ || !headSent_ || finished_ || ex_.isHead()) return;
+    const bool done = fill_->state() == FillState::Done;
+    std::uint64_t avail = std::min<std::uint64_t>(fill_->available(), end_);
+    // Until the digest is verified the response must not be complete: a range
+    // that stops short of the blob's end would otherwise finish with bytes
+    // nobody checked. Its last byte waits for Done (the whole-blob case is
+    // covered by Fill::available() withholding the blob's last byte).
+    if (!done && end_ != UINT64_MAX && avail == end_ && end_ > first_) avail = end_ - 1;
+    if (avail > sent_) {
+      ex_.sendFile(fill_->fd(), sent_, avail - sent_);
+      sent_ = avail;
+    }
+    if (done && (sent_ == end_ || (end_ == UINT64_MAX && sent_ == fill_->available()))) {
+      finished_ = true;
+      fillEvents_.cancel();
+      ex_.finish();
+    }
+  }
+
+  BlobServices svc_;
+  http::Exchange& ex_;
+  Digest digestValue_;
+  BlobOriginPtr origin_;
+  std::string digest_;
+  int fd_ = -1;
+  FillPtr fill_;
+  CancelHandle pending_;
+  CancelHandle fillEvents_;
+  bool startedFill_ = false;
+  bool lookedTwice_ = false;
+  bool headSent_ = false;
+  bool finished_ = false;
+  int status_ = 200;
+  std::uint64_t first_ = 0, end_ = 0, sent_ = 0;
+  std::string contentRange_;
+};
+
+}  // namespace
+
+void serveBlob(const BlobServices& services, http::Exchange& ex, const Digest& digest,
+               BlobOriginPtr origin) {
+  http::startContext<BlobResponse>(ex, services, ex, digest, std::move(origin));
+}
+
+}  // namespace hoard
