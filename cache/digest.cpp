@@ -29,8 +29,24 @@ std::optional<Digest> Digest::parse(std::string_view text) {
   return d;
 }
 
+std::optional<Digest> Digest::fromHex(DigestAlgorithm algorithm, std::string_view hex) {
+  std::size_t want = algorithm == DigestAlgorithm::Sha256   ? 64
+                     : algorithm == DigestAlgorithm::Sha512 ? 128
+                                                            : 40;
+  if (hex.size() != want || !isLowerHex(hex)) return std::nullopt;
+  return Digest{algorithm, std::string(hex)};
+}
+
 std::string_view Digest::algorithmName() const {
-  return algorithm == DigestAlgorithm::Sha256 ? "sha256" : "sha512";
+  switch (algorithm) {
+    case DigestAlgorithm::Sha256:
+      return "sha256";
+    case DigestAlgorithm::Sha512:
+      return "sha512";
+    case DigestAlgorithm::Sha1:
+      return "sha1";
+  }
+  return "sha256";
 }
 
 std::string Digest::str() const {
@@ -38,8 +54,10 @@ std::string Digest::str() const {
 }
 
 Hasher::Hasher(DigestAlgorithm algorithm) : ctx_(EVP_MD_CTX_new()) {
-  EVP_DigestInit_ex(ctx_.get(), algorithm == DigestAlgorithm::Sha256 ? EVP_sha256() : EVP_sha512(),
-                    nullptr);
+  const EVP_MD* md = algorithm == DigestAlgorithm::Sha256   ? EVP_sha256()
+                     : algorithm == DigestAlgorithm::Sha512 ? EVP_sha512()
+                                                            : EVP_sha1();
+  EVP_DigestInit_ex(ctx_.get(), md, nullptr);
 }
 
 void Hasher::update(const void* data, std::size_t len) {

@@ -13,7 +13,9 @@
 
 namespace hoard {
 
-enum class DigestAlgorithm { Sha256, Sha512 };
+// Sha1 exists only for npm packages whose metadata carries nothing stronger
+// (`dist.shasum`); Digest::parse never accepts it from a client.
+enum class DigestAlgorithm { Sha256, Sha512, Sha1 };
 
 struct Digest {
   DigestAlgorithm algorithm = DigestAlgorithm::Sha256;
@@ -21,6 +23,8 @@ struct Digest {
 
   // Accepts only `sha256:<64 lowercase hex>` and `sha512:<128 lowercase hex>`.
   static std::optional<Digest> parse(std::string_view text);
+  // From raw hex of a known algorithm (lowercase, right length), e.g. an npm shasum.
+  static std::optional<Digest> fromHex(DigestAlgorithm algorithm, std::string_view hex);
   std::string str() const;
   std::string_view algorithmName() const;
   bool operator==(const Digest&) const = default;

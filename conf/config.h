@@ -35,6 +35,9 @@ struct UpstreamConfig {
   // for, e.g. docker.io. Unique across upstreams.
   std::vector<std::string> registries;
   std::string prefix;  // OCI: optional /v2/<prefix>/... routing; unique; [a-z0-9-_.]+
+  // npm: the scopes ("@acme") this upstream answers for. A scoped package routed here never
+  // falls back to another upstream (dependency-confusion defence).
+  std::vector<std::string> scopes;
   std::optional<UpstreamAuth> auth;
   std::uint64_t manifestTtlMs = 5 * 60 * 1000;  // "manifest_ttl: 5m"
   std::uint64_t connectTimeoutMs = 10000;       // "connect_timeout"
@@ -74,6 +77,9 @@ struct LogConfig {
 
 struct Config {
   bool offline = false;  // top-level "offline: true": every upstream is offline
+  // "public_url": how clients reach hoard (http://hoard.internal:5050), used in URLs hoard
+  // writes into documents (npm tarball URLs). Empty: taken from each request's Host.
+  std::string publicUrl;
   ServerConfig server;
   StoreConfig store;
   std::vector<UpstreamConfig> upstreams;

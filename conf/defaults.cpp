@@ -1,5 +1,7 @@
 #include "conf/defaults.h"
 
+#include "conf/validate.h"
+
 namespace hoard::conf {
 
 namespace {
@@ -29,9 +31,20 @@ std::string defaultStorePath(const EnvLookup& env) {
 }
 
 std::vector<UpstreamConfig> defaultUpstreams(const EnvLookup& env) {
-  (void)env;  // used by the ecosystem defaults below once they land
   std::vector<UpstreamConfig> ups;
   ups.push_back(dockerHub());
+  // npm: the public npm registry's URL (what `npm config get registry` prints) comes from the
+  // environment only, so this repository never names it.
+  if (auto url = env("HOARD_NPM_UPSTREAM"); url && !url->empty()) {
+    if (auto normalized = normalizeUpstreamUrl(*url)) {
+      UpstreamConfig npm;
+      npm.name = "npmjs";
+      npm.kind = UpstreamKind::Npm;
+      npm.url = *normalized;
+      npm.isDefault = true;
+      ups.push_back(std::move(npm));
+    }
+  }
   // Ecosystem defaults go here, one function each like dockerHub(), added by their issues:
   // - npm: the URL comes ONLY from env("HOARD_NPM_UPSTREAM") (or the config file); never write
   //   the npm registry's host name in this repository. No variable -> no default npm upstream.

@@ -101,6 +101,21 @@ struct UpstreamMarks {
 // With no explicit OCI default, requests without ns/prefix go to whoever serves docker.io:
 // that is what a bare `docker pull nginx` means.
 void resolveDefaults(std::vector<UpstreamConfig>& ups) {
+  // npm: a single unscoped npm upstream is the default one.
+  bool hasNpmDefault = std::any_of(ups.begin(), ups.end(), [](const UpstreamConfig& u) {
+    return u.kind == UpstreamKind::Npm && u.isDefault;
+  });
+  if (!hasNpmDefault) {
+    UpstreamConfig* only = nullptr;
+    int unscoped = 0;
+    for (auto& u : ups) {
+      if (u.kind == UpstreamKind::Npm && u.scopes.empty()) {
+        ++unscoped;
+        only = &u;
+      }
+    }
+    if (unscoped == 1) only->isDefault = true;
+  }
   bool hasOciDefault = std::any_of(ups.begin(), ups.end(), [](const UpstreamConfig& u) {
     return u.kind == UpstreamKind::Oci && u.isDefault;
   });
@@ -413,6 +428,23 @@ class Binder {
              [&](auto& k, auto& v, auto& p) { u.idleTimeoutMs = duration(k, v, p, false); }},
             {"default", [&](auto& k, auto& v, auto& p) { u.isDefault = boolean(k, v, p); }},
             {"offline", [&](auto& k, auto& v, auto& p) { u.offline = boolean(k, v, p); }},
+            {"scopes",
+             [&](auto& k, auto& v, auto& p) {
+               if (!v.IsSequence()) fail(k.Mark(), p, "expected a list of scopes like [\"@acme\"]");
+               for (std::size_t i = 0; i < v.size(); ++i) {
+                 const YAML::Node e = v[i];
+                 std::string ePath = indexed(p, i);
+                 if (!e.IsScalar()) fail(e.Mark(), ePath, "expected a scope like @acme");
+                 std::string scope = expand(e.Mark(), e, ePath);
+                 bool ok = scope.size() > 1 && scope[0] == '@';
+                 for (char c : scope.substr(1)) {
+                   ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                               c == '.' || c == '_');
+                 }
+                 if (!ok) fail(e.Mark(), ePath, "invalid npm scope " + squote(scope));
+                 u.scopes.push_back(std::move(scope));
+               }
+             }},
             {"max_stale",
              [&](auto& k, auto& v, auto& p) {
                if (v.IsScalar() && v.Scalar() == "forever") {
@@ -439,6 +471,11 @@ class Binder {
              }},
         });
     requireKeys(marks.keys, {"name", "url"}, marks.item, path);
+    if (u.kind != UpstreamKind::Npm) {
+      if (auto m = marks.keys.find("scopes"); m != marks.keys.end()) {
+        fail(m->second, joinKey(path, "scopes"), "only valid for kind npm");
+      }
+    }
     if (u.kind != UpstreamKind::Oci) {
       for (std::string_view ociOnly : {"registries", "prefix"}) {
         if (auto m = marks.keys.find(ociOnly); m != marks.keys.end()) {

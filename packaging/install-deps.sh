@@ -8,7 +8,7 @@ packages=(
   # build
   build-essential cmake pkg-config
   libuv1-dev libcurl4-openssl-dev libssl-dev librocksdb-dev libyaml-cpp-dev
-  nlohmann-json3-dev node-llhttp catch2
+  nlohmann-json3-dev zlib1g-dev node-llhttp catch2
   # lint (checked by ctest)
   clang-format clang-tidy
   # test peers and clients
