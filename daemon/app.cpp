@@ -30,6 +30,10 @@ std::expected<void, std::string> App::start() {
       oci::OciService::Deps{loop_, asyncStore_.get(), access_.get(), http_.get(), clock_, &metrics_,
                             &fills_},
       config_.upstreams, config_.offline);
+  npm_ = std::make_unique<npm::NpmService>(
+      npm::NpmService::Deps{loop_, asyncStore_.get(), access_.get(), http_.get(), clock_, &metrics_,
+                            &fills_},
+      config_.upstreams, config_.offline, config_.publicUrl);
 
   const auto& logPath = config_.log.accessLog;
   if (logPath == "-") {
@@ -81,6 +85,10 @@ void App::route(http::Exchange& ex) {
     oci_->handle(ex);
     return;
   }
+  if (path.starts_with("/npm/")) {
+    npm_->handle(ex, std::string_view(path).substr(5));
+    return;
+  }
   if (path == "/-/metrics") {
     metrics_.add("hoard_store_bytes", 0);
     auto body = metrics_.render();
@@ -130,6 +138,7 @@ void App::shutdown(std::function<void()> done) {
   logInfo("shutting down: finishing in-flight responses");
   auto finish = [this, done = std::move(done)]() mutable {
     oci_->cancelAll();
+    npm_->cancelAll();
     access_->flush([this, done = std::move(done)]() mutable {
       access_->close();
       accessLog_->flush([this, done = std::move(done)]() mutable {

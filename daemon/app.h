@@ -16,6 +16,7 @@
 #include "daemon/access_log.h"
 #include "daemon/http/server.h"
 #include "daemon/metrics.h"
+#include "daemon/npm/service.h"
 #include "daemon/oci/service.h"
 #include "upstream/http_client.h"
 
@@ -50,6 +51,7 @@ class App {
   std::unique_ptr<HttpClient> http_;
   FillRegistry fills_;
   std::unique_ptr<oci::OciService> oci_;
+  std::unique_ptr<npm::NpmService> npm_;
   std::unique_ptr<AccessLog> accessLog_;
   int accessLogFd_ = -1;
   std::unique_ptr<http::Server> server_;

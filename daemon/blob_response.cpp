@@ -256,6 +256,13 @@ class BlobResponse final : public http::RequestContext {
 
 }  // namespace
 
+http::RequestContextPtr startBlob(const BlobServices& services, http::Exchange& ex,
+                                  const Digest& digest, BlobOriginPtr origin) {
+  auto ctx = std::make_unique<BlobResponse>(services, ex, digest, std::move(origin));
+  ctx->start();
+  return ctx;
+}
+
 void serveBlob(const BlobServices& services, http::Exchange& ex, const Digest& digest,
                BlobOriginPtr origin) {
   http::startContext<BlobResponse>(ex, services, ex, digest, std::move(origin));

@@ -71,5 +71,10 @@ using BlobOriginPtr = std::unique_ptr<BlobOrigin>;
 // Starts serving `digest` on `ex` (the exchange owns the request).
 void serveBlob(const BlobServices& services, http::Exchange& ex, const Digest& digest,
                BlobOriginPtr origin);
+// The same, for a request context that first had to find out which digest to
+// serve (an npm tarball): the caller owns the returned context and keeps it
+// for the exchange's life.
+http::RequestContextPtr startBlob(const BlobServices& services, http::Exchange& ex,
+                                  const Digest& digest, BlobOriginPtr origin);
 
 }  // namespace hoard

@@ -1,0 +1,132 @@
+#include "daemon/npm/service.h"
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/log.h"
+
+namespace hoard::npm {
+
+namespace {
+std::string originOf(const std::string& url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  auto slash = url.find('/', scheme + 3);
+  return slash == std::string::npos ? url : url.substr(0, slash);
+}
+
+bool isHostChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '-' || c == ':' || c == '[' || c == ']';
+}
+}  // namespace
+
+void respondNpmError(http::Exchange& ex, int status, std::string_view message,
+                     http::Headers extra) {
+  nlohmann::json j;
+  j["error"] = std::string(message);
+  extra.push_back({"Content-Type", "application/json"});
+  ex.respond(status, std::move(extra), j.dump() + "\n");
+}
+
+NpmService::NpmService(Deps deps, const std::vector<conf::UpstreamConfig>& upstreams,
+                       bool globalOffline, std::string publicUrl)
+    : deps_(std::move(deps)), publicUrl_(std::move(publicUrl)) {
+  for (const auto& u : upstreams) {
+    if (u.kind != conf::UpstreamKind::Npm) continue;
+    auto up = std::make_unique<NpmUpstream>();
+    up->config = u;
+    up->origin = originOf(u.url);
+    up->health = std::make_unique<UpstreamHealth>(deps_.clock, u.breakerFailures,
+                                                  static_cast<Millis>(u.breakerCooldownMs),
+                                                  globalOffline || u.offline);
+    if (u.isDefault) default_ = up.get();
+    upstreams_.push_back(std::move(up));
+  }
+}
+
+NpmUpstream* NpmService::route(const NpmPath& path) {
+  if (!path.scope.empty()) {
+    for (auto& u : upstreams_) {
+      for (const auto& s : u->config.scopes) {
+        // A scope routed to a private upstream never falls back to the
+        // default one, whatever that upstream answers.
+        if (s == path.scope) return u.get();
+      }
+    }
+  }
+  return default_;
+}
+
+std::string NpmService::mountUrl(const http::Request& req) const {
+  if (!publicUrl_.empty()) return publicUrl_ + "/npm";
+  auto host = req.header("host");
+  if (host.empty() || host.size() > 255) return "";
+  for (char c : host) {
+    if (!isHostChar(c)) return "";
+  }
+  auto proto = req.header("x-forwarded-proto");
+  std::string scheme = proto == "https" ? "https" : "http";
+  return scheme + "://" + std::string(host) + "/npm";
+}
+
+UpstreamGate NpmService::admit(NpmUpstream& upstream) {
+  return upstream.health->admit();
+}
+
+void NpmService::recordOutcome(NpmUpstream& upstream, long status, FetchError error,
+                               std::string_view retryAfter) {
+  auto& h = *upstream.health;
+  if (error == FetchError::Aborted) return;
+  if (error != FetchError::None || status >= 500) {
+    h.recordFailure();
+    metrics().add("hoard_upstream_errors_total{upstream=\"" + upstream.config.name + "\"}");
+    return;
+  }
+  if (status == 429) {
+    h.recordRateLimited(retryAfter);
+    logWarn("upstream " + upstream.config.name + " answered 429");
+    return;
+  }
+  h.recordSuccess();
+}
+
+void NpmService::countUpstreamRequest(const NpmUpstream& upstream, std::string_view kind) {
+  metrics().add("hoard_upstream_requests_total{upstream=\"" + upstream.config.name + "\",kind=\"" +
+                std::string(kind) + "\"}");
+}
+
+void NpmService::handle(http::Exchange& ex, std::string_view rest) {
+  auto path = parseNpmPath(rest);
+  if (!path) {
+    respondNpmError(ex, 400, "invalid package name or path");
+    return;
+  }
+  if (path->kind == NpmPath::Kind::Endpoint) {
+    const auto& e = path->endpoint;
+    if (e == "ping" || e.starts_with("ping?")) {
+      ex.respond(200, {{"Content-Type", "application/json"}}, "{}\n");
+    } else if (e == "whoami") {
+      respondNpmError(ex, 401, "hoard is a read-only mirror: there is no login");
+    } else if (e.starts_with("user/") || e.starts_with("v1/login")) {
+      respondNpmError(ex, 405, "hoard is a read-only mirror: login and publish are not supported");
+    } else {
+      respondNpmError(ex, 404, "endpoint not supported by hoard: /-/" + e);
+    }
+    return;
+  }
+  auto* upstream = route(*path);
+  if (!upstream) {
+    respondNpmError(ex, 404,
+                    "no npm upstream configured (set HOARD_NPM_UPSTREAM or add a kind: npm "
+                    "upstream)");
+    return;
+  }
+  ex.setLogField("upstream", upstream->config.name);
+  if (path->kind == NpmPath::Kind::Tarball) {
+    handleTarball(*this, ex, *path, *upstream);
+  } else {
+    handlePackument(*this, ex, *path, *upstream);
+  }
+}
+
+}  // namespace hoard::npm

@@ -1,0 +1,169 @@
+// GET|HEAD /npm/<name>/-/<file>.tgz (and the scoped forms)
+//
+// The packument says where the tarball is and which digest it must have
+// (dist.integrity sha512, or the sha1 shasum when that is all there is). The
+// bytes then go through the shared blob path: stored once by digest, fetched
+// once however many clients ask, verified before any response may complete,
+// never cached on a mismatch. A tarball URL outside the upstream's origin is
+// not followed: hoard only fetches from hosts its config names.
+#include <memory>
+
+#include "cache/off_loop.h"
+#include "daemon/npm/packument_fetch.h"
+#include "daemon/npm/service.h"
+
+namespace hoard::npm {
+
+namespace {
+
+class TarballOrigin final : public BlobOrigin {
+ public:
+  TarballOrigin(NpmService& svc, NpmUpstream& upstream, TarballSource source)
+      : svc_(svc), upstream_(upstream), source_(std::move(source)) {}
+
+  http::Headers headers() const override {
+    return {{"Content-Type", "application/octet-stream"},
+            {"ETag", "\"" + source_.digest.str() + "\""}};
+  }
+  void respondError(http::Exchange& ex, int status, std::string_view message,
+                    http::Headers extra) override {
+    respondNpmError(ex, status, message, std::move(extra));
+  }
+  void respondFillFailure(http::Exchange& ex, int upstreamStatus,
+                          std::string_view message) override {
+    if (upstreamStatus == 404) {
+      respondNpmError(ex, 404, "tarball not found upstream");
+    } else {
+      respondNpmError(ex, 502, "fetching tarball failed: " + std::string(message));
+    }
+  }
+  bool admit(http::Exchange& ex) override {
+    auto gate = svc_.admit(upstream_);
+    if (gate == UpstreamGate::Allow || gate == UpstreamGate::Probe) return true;
+    respondNpmError(ex, 503,
+                    "tarball is not cached and upstream " + upstream_.config.name +
+                        (gate == UpstreamGate::Offline ? " is offline" : " is unavailable"));
+    return false;
+  }
+  HttpClient::Handle fetch(HttpCallbacks callbacks) override {
+    HttpRequest req;
+    req.url = source_.url;
+    req.followRedirects = true;  // Authorization (none here) never crosses hosts anyway
+    req.connectTimeoutMs = upstream_.config.connectTimeoutMs;
+    req.idleTimeoutMs = upstream_.config.idleTimeoutMs;
+    req.receiveBufferBytes = 512 * 1024;
+    svc_.countUpstreamRequest(upstream_, "tarball");
+    return svc_.http().start(req, std::move(callbacks));
+  }
+  OutcomeRecorder outcomeRecorder() const override {
+    NpmService* svc = &svc_;
+    NpmUpstream* upstream = &upstream_;
+    return [svc, upstream](long status, FetchError error, std::string_view retryAfter) {
+      svc->recordOutcome(*upstream, status, error, retryAfter);
+    };
+  }
+
+ private:
+  NpmService& svc_;
+  NpmUpstream& upstream_;
+  TarballSource source_;
+};
+
+class TarballRequest final : public http::RequestContext {
+ public:
+  TarballRequest(NpmService& svc, http::Exchange& ex, NpmPath path, NpmUpstream& upstream)
+      : svc_(svc), ex_(ex), path_(std::move(path)), upstream_(upstream) {}
+
+  void start() {
+    mountUrl_ = svc_.mountUrl(ex_.request());
+    if (mountUrl_.empty()) {
+      respondNpmError(ex_, 400, "unusable Host header");
+      return;
+    }
+    refKey_ = "npm/" + upstream_.config.name + "/" + path_.name + "@" + mountUrl_;
+    if (auto it = svc_.entries().find(refKey_); it != svc_.entries().end()) {
+      onEntry(it->second, false);
+      return;
+    }
+    BlobStore* store = &svc_.store().store();
+    std::string key = refKey_;
+    pending_ = runOffLoop<std::optional<PackumentEntryPtr>>(
+        svc_.loop(), [store, key] { return loadPackument(*store, key); },
+        [this](std::optional<PackumentEntryPtr> loaded) {
+          if (loaded) svc_.entries()[refKey_] = *loaded;
+          if (loaded) {
+            onEntry(*loaded, false);
+          } else {
+            fetchPackument(nullptr);
+          }
+        });
+  }
+
+ private:
+  void onEntry(const PackumentEntryPtr& entry, bool fresh) {
+    auto it = entry->tarballs.find(path_.file);
+    if (it == entry->tarballs.end()) {
+      // Maybe published after our copy of the packument: look once more.
+      if (!fresh) {
+        fetchPackument(entry);
+        return;
+      }
+      respondNpmError(ex_, 404, "no version of " + path_.name + " has tarball " + path_.file);
+      return;
+    }
+    const auto& src = it->second;
+    if (!src.url.starts_with(upstream_.origin + "/")) {
+      respondNpmError(ex_, 502,
+                      "the packument points this tarball outside upstream " +
+                          upstream_.config.name + "; hoard does not follow it");
+      return;
+    }
+    blob_ = startBlob(svc_.blobServices(), ex_, src.digest,
+                      std::make_unique<TarballOrigin>(svc_, upstream_, src));
+  }
+
+  void fetchPackument(PackumentEntryPtr known) {
+    if (!PackumentFetch::running(svc_, refKey_)) {
+      auto gate = svc_.admit(upstream_);
+      if (gate != UpstreamGate::Allow && gate != UpstreamGate::Probe) {
+        if (known) {
+          onEntry(known, true);
+          return;
+        }
+        respondNpmError(ex_, 503, "upstream " + upstream_.config.name + " is unavailable");
+        return;
+      }
+    }
+    pending_ = PackumentFetch::join(
+        svc_, upstream_, path_.name, mountUrl_, refKey_, known,
+        [this, known](const PackumentResult& r) {
+          if (r.entry) {
+            onEntry(r.entry, true);
+          } else if (known) {
+            onEntry(known, true);
+          } else if (r.error == FetchError::None && r.upstreamStatus == 404) {
+            respondNpmError(ex_, 404, "Not found: " + path_.name);
+          } else {
+            respondNpmError(ex_, 502, "cannot fetch the packument of " + path_.name);
+          }
+        });
+  }
+
+  NpmService& svc_;
+  http::Exchange& ex_;
+  NpmPath path_;
+  NpmUpstream& upstream_;
+  std::string mountUrl_;
+  std::string refKey_;
+  CancelHandle pending_;
+  http::RequestContextPtr blob_;  // the blob response, once the digest is known
+};
+
+}  // namespace
+
+void handleTarball(NpmService& svc, http::Exchange& ex, const NpmPath& path,
+                   NpmUpstream& upstream) {
+  http::startContext<TarballRequest>(ex, svc, ex, path, upstream);
+}
+
+}  // namespace hoard::npm
