@@ -85,15 +85,17 @@ def main():
 
     cold_reps = int(res.get("cold_reps", "1"))
 
-    def colds(s, n):
-        return [fields(res[f"cold{n}_r{r}_{s}"]) for r in range(1, cold_reps + 1) if f"cold{n}_r{r}_{s}" in res]
+    def colds(s, n, t=""):
+        """Cold trials of server s with n clients; t="t": through the throttled upstream link."""
+        return [fields(res[f"cold{t}{n}_r{r}_{s}"]) for r in range(1, cold_reps + 1)
+                if f"cold{t}{n}_r{r}_{s}" in res]
 
     def cold_ok(f, n):
         return f.get("mode") == "once" and f.get("errors") == "0" and f.get("sha256_ok") == f"{n}/{n}"
 
-    def cold_wall(s, n):
+    def cold_wall(s, n, t=""):
         """Median wall time over the trials, or None when any trial failed or had a bad body."""
-        fs = colds(s, n)
+        fs = colds(s, n, t)
         if not fs or len(fs) != cold_reps or not all(cold_ok(f, n) for f in fs):
             return None
         return statistics.median(num(f.get("wall_s")) for f in fs)
@@ -132,39 +134,52 @@ def main():
         x, _, rxs = vs_nginx("rlget")
         rows.append(["Warm manifest GET by tag, c=50 (req/s, reqload cross-check)", fmt(x["hoard"]),
                      fmt(x["nginx"]), fmt(x["registry"]), rxs, "—"])
-    c1 = {s: cold_wall(s, 1) for s, _ in SERVERS}
-    c8 = {s: cold_wall(s, 8) for s, _ in SERVERS}
-    rows.append([f"Cold {big} MiB blob, 1 client alone: wall (s)", fmt(c1["hoard"], 2), "n/a",
-                 fmt(c1["registry"], 2), "", ""])
-    rows.append([f"Cold {big} MiB blob, 8 clients at once: wall (s)", fmt(c8["hoard"], 2), "n/a",
-                 fmt(c8["registry"], 2), "", ""])
-    rh = ratio(c8["hoard"], c1["hoard"])
-    rows.append(["Cold: 8-client wall ÷ 1-client wall", fmt(rh, 2), "n/a",
-                 fmt(ratio(c8["registry"], c1["registry"]), 2), "", f"≤ 1.25: {verdict(rh, 1.25, '<=')}"])
-
-    def upcounts(s, n):
-        fs = colds(s, n)
+    def upcounts(s, n, t=""):
+        fs = colds(s, n, t)
         return [f.get("up_get", "?") for f in fs] if fs and all(f.get("mode") == "once" for f in fs) else []
 
-    def upcell(s, n):
-        return ", ".join(upcounts(s, n)) or "n/a"
+    def upcell(s, n, t=""):
+        return ", ".join(upcounts(s, n, t)) or "n/a"
 
-    up = upcounts("hoard", 8)
-    rows.append(["Cold 8 clients: upstream GETs of the blob (each trial)", upcell("hoard", 8), "n/a",
-                 upcell("registry", 8), "",
-                 "= 1: " + ("n/a" if not up else ("**met**" if all(u == "1" for u in up) else "**missed**"))])
-    rows.append(["Cold 1 client: upstream GETs of the blob (each trial)", upcell("hoard", 1), "n/a",
-                 upcell("registry", 1), "", ""])
-
-    def shaok(s, n):
-        fs = colds(s, n)
+    def shaok(s, n, t=""):
+        fs = colds(s, n, t)
         if not fs:
             return "n/a"
         good = sum(int(f.get("sha256_ok", "0/0").split("/")[0] or 0) for f in fs)
         return f"{good}/{n * len(fs)}"
 
-    rows.append(["Cold 8 clients: bodies with the right sha256 (all trials)", shaok("hoard", 8), "n/a",
-                 shaok("registry", 8), "", "all"])
+    def ttfb8(s, t=""):
+        """Median over the trials of the slowest of the 8 clients' time to first byte."""
+        vals = [num(f.get("ttfb_max_s")) for f in colds(s, 8, t)]
+        vals = [v for v in vals if v is not None]
+        return statistics.median(vals) if vals else None
+
+    def cold_rows(t, label):
+        c1 = {s: cold_wall(s, 1, t) for s, _ in SERVERS}
+        c8 = {s: cold_wall(s, 8, t) for s, _ in SERVERS}
+        rows.append([f"{label}, 1 client alone: wall (s)", fmt(c1["hoard"], 2), "n/a",
+                     fmt(c1["registry"], 2), "", ""])
+        rows.append([f"{label}, 8 clients at once: wall (s)", fmt(c8["hoard"], 2), "n/a",
+                     fmt(c8["registry"], 2), "", ""])
+        rh = ratio(c8["hoard"], c1["hoard"])
+        rows.append([f"{label}: 8-client wall ÷ 1-client wall", fmt(rh, 2), "n/a",
+                     fmt(ratio(c8["registry"], c1["registry"]), 2), "", f"≤ 1.25: {verdict(rh, 1.25, '<=')}"])
+        rows.append([f"{label}, 8 clients: slowest client's time to first byte (s)", fmt(ttfb8("hoard", t), 3),
+                     "n/a", fmt(ttfb8("registry", t), 3), "", ""])
+        up = upcounts("hoard", 8, t)
+        rows.append([f"{label}, 8 clients: upstream GETs of the blob (each trial)", upcell("hoard", 8, t), "n/a",
+                     upcell("registry", 8, t), "",
+                     "= 1: " + ("n/a" if not up else ("**met**" if all(u == "1" for u in up) else "**missed**"))])
+        rows.append([f"{label}, 1 client: upstream GETs of the blob (each trial)", upcell("hoard", 1, t), "n/a",
+                     upcell("registry", 1, t), "", ""])
+        rows.append([f"{label}, 8 clients: bodies with the right sha256 (all trials)", shaok("hoard", 8, t),
+                     "n/a", shaok("registry", 8, t), "", "all"])
+
+    thr_mib = res.get("thr_mib")
+    thr_rate = res.get("thr_rate_mib")
+    cold_rows("", f"Cold {big} MiB blob, unthrottled loopback upstream")
+    if any(colds(s, 1, "t") for s, _ in SERVERS):
+        cold_rows("t", f"Cold {thr_mib} MiB blob, upstream link {thr_rate} MiB/s")
 
     lines = []
     quick = res.get("quick") == "1"
@@ -189,7 +204,82 @@ def main():
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
     lines.append(f"Warm figures are the median of {rounds} interleaved round(s); every round is listed below.")
+    if thr_mib:
+        lines.append("")
+        lines.append(f"Two cold scenarios, both honest, for different questions. **Unthrottled loopback**: the "
+                     f"upstream is a local registry reading from the page cache, so one client alone already pulls "
+                     f"as fast as the 2 CPUs allow; 8 clients × {big} MiB is then CPU-bound for any server (8× the "
+                     f"bytes to copy to clients on the same 2 cores), and the ratio mostly measures delivery cost. "
+                     f"**Upstream link {thr_rate} MiB/s**: the upstream is reached through `bench/throttle.py`, one "
+                     f"{thr_rate} MiB/s link shared by all connections, like a site's link to Docker Hub or a CDN; "
+                     f"this is the situation issue 2's target describes (the fill is upstream-bound, so waiters "
+                     f"should finish about when the first does). The throttled rows use a {thr_mib} MiB blob to "
+                     f"keep the distribution proxy's 9 upstream fetches per trial to tens of seconds.")
     lines.append("")
+
+    # ---- issue 3: stale path
+    stale_rounds = {ph: [fields(res[k]) for r in range(1, rounds + 1)
+                         if (k := f"{ph}_r{r}_hoard") in res]
+                    for ph in ("rl10", "stale_up", "stale_stale")}
+    if stale_rounds["stale_up"] or stale_rounds["stale_stale"]:
+        def ok10(f):
+            return f.get("bad") == "0" and f.get("errors") == "0" and num(f.get("lat_p50_ms")) is not None
+
+        def med(ph, key):
+            fs = stale_rounds[ph]
+            if not fs or not all(ok10(f) for f in fs):
+                return None
+            vals = [num(f.get(key)) for f in fs]
+            return None if any(v is None for v in vals) else statistics.median(vals)
+
+        def each(ph):
+            return ", ".join(f"{f.get('lat_p50_ms', '?')}/{f.get('lat_p99_ms', '?')}" +
+                             ("" if ok10(f) else f" (bad={f.get('bad', '?')} errors={f.get('errors', '?')})")
+                             for f in stale_rounds[ph]) or "n/a"
+
+        def upcalls(ph):
+            return ", ".join(f"{f.get('up_log_head', '?')} / {f.get('up_log_get', '?')}"
+                             for f in stale_rounds[ph]) or "—"
+
+        def unfinished(ph):
+            return ", ".join(f"{f.get('unfinished', '?')}" +
+                             (f" ({f.get('unfinished_max_ms')} ms)" if f.get("unfinished", "0") != "0" else "")
+                             for f in stale_rounds[ph]) or "n/a"
+
+        sc = res.get("stale_conns", "10")
+        lines.append(f"## Issue 3: warm tag resolve, upstream up vs upstream down (stale path)")
+        lines.append("")
+        lines.append(f"hoard only. `bench/reqload -m HEAD -c {sc} -t 2 -d {res.get('stale_secs')}` on "
+                     "`HEAD /v2/library/bench/manifests/1` with containerd's Accept list; figures are the "
+                     f"median of {rounds} round(s), each on a fresh hoard with `manifest_ttl: {res.get('stale_ttl')}`, "
+                     "`max_stale: 7d`, `breaker: { failures: 3, cooldown: 30s }` and the tag warmed.")
+        lines.append("")
+        lines.append("| tag resolve, c=" + sc + " | p50 ms | p99 ms | p99.9 ms | max ms | req/s | p50/p99 ms, each round | "
+                     "unanswered at the end (oldest) | upstream HEAD / GET of the tag, each round | hoard counters that moved (last round) |")
+        lines.append("|---|---:|---:|---:|---:|---:|---|---|---|---|")
+        labels = (("rl10", "reference: upstream up, tag fresh (TTL 5m, warm hoard)"),
+                  ("stale_up", f"upstream up, TTL {res.get('stale_ttl')} expired (revalidates with HEAD about once a second)"),
+                  ("stale_stale", "upstream stopped, TTL expired: **served stale** (breaker opens after 3 failures)"))
+        for ph, label in labels:
+            if not stale_rounds[ph]:
+                continue
+            last = stale_rounds[ph][-1].get("metrics", "—").replace(";", "; ") if ph != "rl10" else "—"
+            lines.append(f"| {label} | {fmt(med(ph, 'lat_p50_ms'), 3)} | {fmt(med(ph, 'lat_p99_ms'), 3)} | "
+                         f"{fmt(med(ph, 'lat_p999_ms'), 3)} | {fmt(med(ph, 'lat_max_ms'), 1)} | "
+                         f"{fmt(med(ph, 'req_per_s'))} | {each(ph)} | {unfinished(ph)} | "
+                         f"{upcalls(ph) if ph != 'rl10' else '—'} | {last} |")
+        r50 = ratio(med("stale_stale", "lat_p50_ms"), med("stale_up", "lat_p50_ms"))
+        r99 = ratio(med("stale_stale", "lat_p99_ms"), med("stale_up", "lat_p99_ms"))
+        lines.append(f"| **stale ÷ up** | {fmt(r50, 2)} × | {fmt(r99, 2)} × | | | | | | | |")
+        lines.append("")
+        warm = [res.get(f"stale_warm_r{r}_hoard") for r in range(1, rounds + 1)]
+        after = [res.get(f"stale_get_r{r}_hoard") for r in range(1, rounds + 1)]
+        alive = [res.get(f"stale_alive_r{r}_hoard") for r in range(1, rounds + 1)]
+        lines.append(f"Status of the warming GET by tag, each round: {', '.join(str(w) for w in warm)}; "
+                     f"GET by tag after the outage load (upstream still down): {', '.join(str(a) for a in after)}; "
+                     f"hoard alive at the end: {', '.join('yes' if a == '1' else 'NO' for a in alive)}. "
+                     "Every counted answer was checked: status 200 and the manifest's Content-Length.")
+        lines.append("")
 
     lines.append("## Details")
     lines.append("")
@@ -240,19 +330,21 @@ def main():
     lines.append("")
     lines.append("### Cold trials")
     lines.append("")
-    lines.append("| server | clients | trial | wall s | MiB/s delivered | TTFB s (min–max) | bodies sha256 ok | "
-                 "errors | upstream GET / HEAD | upstream MiB sent | server CPU s | server peak RSS MiB |")
-    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for s_, name in SERVERS:
-        for n in (1, 8):
-            for i, f in enumerate(colds(s_, n), 1):
-                wall = num(f.get("wall_s"))
-                rate = f"{float(big) * n / wall:,.0f}" if wall else "n/a"
-                lines.append(f"| {name} | {n} | {i} | {f.get('wall_s', 'n/a')} | {rate} | "
-                             f"{f.get('ttfb_min_s', '?')}–{f.get('ttfb_max_s', '?')} | {f.get('sha256_ok', 'n/a')} | "
-                             f"{f.get('errors', 'n/a')} | {f.get('up_get', '?')} / {f.get('up_head', '?')} | "
-                             f"{(num(f.get('up_bytes')) or 0) / 2**20:,.0f} | "
-                             f"{f.get('server_cpu_s', '?')} | {f.get('server_rss_mib', '?')} |")
+    lines.append("| upstream link | blob MiB | server | clients | trial | wall s | MiB/s delivered | TTFB s (min–max) | "
+                 "bodies sha256 ok | errors | upstream GET / HEAD | upstream MiB sent | server CPU s | server peak RSS MiB |")
+    lines.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    cold_sets = [(t, mib, link, s_, name, n)
+                 for t, mib, link in (("", big, "loopback"), ("t", thr_mib, f"{thr_rate} MiB/s"))
+                 for s_, name in SERVERS for n in (1, 8)]
+    for t, mib, link, s_, name, n in cold_sets:
+        for i, f in enumerate(colds(s_, n, t), 1):
+            wall = num(f.get("wall_s"))
+            rate = f"{float(mib) * n / wall:,.0f}" if wall else "n/a"
+            lines.append(f"| {link} | {mib} | {name} | {n} | {i} | {f.get('wall_s', 'n/a')} | {rate} | "
+                         f"{f.get('ttfb_min_s', '?')}–{f.get('ttfb_max_s', '?')} | {f.get('sha256_ok', 'n/a')} | "
+                         f"{f.get('errors', 'n/a')} | {f.get('up_get', '?')} / {f.get('up_head', '?')} | "
+                         f"{(num(f.get('up_bytes')) or 0) / 2**20:,.0f} | "
+                         f"{f.get('server_cpu_s', '?')} | {f.get('server_rss_mib', '?')} |")
     lines.append("")
     errs = [(k, v) for k, v in res.items() if "_err_" in k and v]
     if errs:
@@ -300,7 +392,23 @@ def main():
   and the manifest (so the cache is cold, not the process); `bench/blobget --once` connects all
   clients, releases them together and checks every body's sha256 while reading; wall = release to
   last byte; the figure is the median trial. Upstream GETs are counted in the upstream registry's
-  access log once it has gone quiet.""")
+  access log once it has gone quiet.
+- Cold, upstream link {res.get('thr_rate_mib')} MiB/s: the same trials (interleaved with the unthrottled
+  ones) with a {res.get('thr_mib')} MiB blob, the proxies reaching the upstream through `bench/throttle.py`:
+  a TCP forwarder that paces the upstream→client bytes of all its connections together to
+  {res.get('thr_rate_mib')} MiB/s (one shared link, not a per-connection cap: a proxy that fetches the blob
+  9 times shares the link 9 ways). Upstream GETs are still counted in the upstream registry's log.
+- Stale path (issue 3): per round a fresh hoard (`manifest_ttl: {res.get('stale_ttl')}`, `max_stale: 7d`,
+  `breaker: {{ failures: 3, cooldown: 30s }}`) straight on the upstream, tag warmed with one GET; 1.5 s
+  later (TTL expired) `reqload -m HEAD -c {res.get('stale_conns')}` for {res.get('stale_secs')} s (upstream
+  up: hoard revalidates the tag with an upstream HEAD whenever its TTL has passed, so about once per
+  second, while the other requests are hits); then the upstream registry is stopped (its port refuses
+  connections), 1.5 s later the same load again (every answer stale; after 3 failed revalidations the
+  breaker is open for the rest of the load). Upstream HEAD/GET of the tag come from the upstream's
+  access log; hoard's counters from `/-/metrics` before and after. reqload's percentiles are over every
+  answered request (closed loop, one request in flight per connection); a request still unanswered at
+  the end is reported separately so a stall cannot hide. The reference row is the same load on the
+  warm hoard (TTL 5m) during the warm phases.""")
     lines.append("")
     text = "\n".join(lines)
     with open(out_path, "w") as f:

@@ -11,7 +11,8 @@
 //   reqload -p PORT -u PATH [-m GET|HEAD] [-c 50] [-t 2] [-d 10] [-h 'Name: value']... [-l LEN]
 //
 // Every answer must be 200 with a Content-Length (equal to -l when given); others are counted
-// as bad. Output: one key=value line (req_per_s, responses, bad, errors, lat_avg_ms, p50/p99).
+// as bad. Output: one key=value line (req_per_s, responses, bad, errors, lat_avg_ms, p50/p99/p99.9,
+// max, and the requests still unanswered at the deadline with the oldest one's age).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -55,6 +56,8 @@ struct Conn {
 
 struct Stats {
   unsigned long long responses = 0;
+  unsigned long long unfinished = 0;  // requests still unanswered at the deadline
+  double unfinishedMaxMs = 0;         // the oldest of them, ms (a stall the percentiles miss)
   unsigned long long bad = 0;     // complete answers that were not 200 + expected length
   unsigned long long errors = 0;  // connect/read/write failures, closes, malformed answers
   std::vector<uint32_t> latUs;
@@ -116,6 +119,7 @@ void runThread(const Options& o, int nconns, Clock::time_point deadline, Stats& 
   auto open = [&](size_t i) {
     Conn& c = conns[i];
     c.in.clear();
+    c.sent = Clock::time_point{};
     c.fd = connectTo(o);
     if (c.fd < 0) {
       st.errors++;
@@ -180,6 +184,7 @@ void runThread(const Options& o, int nconns, Clock::time_point deadline, Stats& 
           std::chrono::duration_cast<std::chrono::microseconds>(now - c.sent).count()));
       if (status != 200 || (o.expectLength >= 0 && length != o.expectLength)) st.bad++;
       c.in.clear();
+      c.sent = Clock::time_point{};
       if (now >= deadline) continue;
       if (closeAfter) {
         reopen(i);
@@ -189,8 +194,18 @@ void runThread(const Options& o, int nconns, Clock::time_point deadline, Stats& 
       }
     }
   }
-  for (auto& c : conns)
-    if (c.fd >= 0) close(c.fd);
+  // A closed-loop client only records answers, so a request that never came back before the
+  // deadline would vanish from the figures: report those (count and age) instead.
+  auto end = Clock::now();
+  for (auto& c : conns) {
+    if (c.fd < 0) continue;
+    if (c.sent > Clock::time_point{}) {
+      st.unfinished++;
+      st.unfinishedMaxMs = std::max(
+          st.unfinishedMaxMs, std::chrono::duration<double, std::milli>(end - c.sent).count());
+    }
+    close(c.fd);
+  }
   close(ep);
 }
 
@@ -254,6 +269,8 @@ int main(int argc, char** argv) {
     sum.responses += s.responses;
     sum.bad += s.bad;
     sum.errors += s.errors;
+    sum.unfinished += s.unfinished;
+    sum.unfinishedMaxMs = std::max(sum.unfinishedMaxMs, s.unfinishedMaxMs);
     sum.latUs.insert(sum.latUs.end(), s.latUs.begin(), s.latUs.end());
   }
   std::sort(sum.latUs.begin(), sum.latUs.end());
@@ -267,8 +284,10 @@ int main(int argc, char** argv) {
   avg = sum.latUs.empty() ? 0 : avg / static_cast<double>(sum.latUs.size()) / 1000.0;
   std::printf(
       "method=%s conns=%d threads=%d responses=%llu bad=%llu errors=%llu seconds=%.3f "
-      "req_per_s=%.0f lat_avg_ms=%.3f lat_p50_ms=%.3f lat_p99_ms=%.3f\n",
+      "req_per_s=%.0f lat_avg_ms=%.3f lat_p50_ms=%.3f lat_p99_ms=%.3f lat_p999_ms=%.3f "
+      "lat_max_ms=%.3f unfinished=%llu unfinished_max_ms=%.1f\n",
       o.method.c_str(), o.conns, o.threads, sum.responses, sum.bad, sum.errors, elapsed,
-      static_cast<double>(sum.responses) / elapsed, avg, pct(0.50), pct(0.99));
+      static_cast<double>(sum.responses) / elapsed, avg, pct(0.50), pct(0.99), pct(0.999),
+      sum.latUs.empty() ? 0.0 : sum.latUs.back() / 1000.0, sum.unfinished, sum.unfinishedMaxMs);
   return sum.bad == 0 && sum.errors == 0 ? 0 : 1;
 }

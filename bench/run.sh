@@ -9,13 +9,17 @@
 #   3. warm manifest HEAD by tag req/s, c=50 (bench/reqload: wrk 4.1 cannot do HEAD)
 #   4. cold GET of one 512 MiB blob: 1 client alone, then 8 clients at once on a fresh cache:
 #      wall time, upstream GETs (from the upstream's access log), every body's sha256 checked
+#   5. the same with a bandwidth-limited upstream: hoard and the distribution proxy reach the
+#      upstream through bench/throttle.py (one shared 100 MiB/s link), a 256 MiB blob
+#   6. hoard only (issue 3): p50/p99 of a warm tag resolve (HEAD by tag, c=10) with manifest_ttl 1s,
+#      upstream up (TTL expires every second: HEAD revalidation) vs upstream stopped (served stale)
 # and writes bench/RESULTS.md (figures, ratios vs nginx, machine, date, the command).
 #
 # Not a test: nothing here is registered with ctest. Every phase is time-bounded and every
 # process this script starts is killed on exit (normal end, error or Ctrl-C).
 #
-#   --quick       ~1 minute: 1 round of 2 s phases, no reqload GET cross-check, 128 MiB cold
-#                 blob, 1 cold trial; writes build-bench/RESULTS-quick.md
+#   --quick       ~1.5 minutes: 1 round of 2 s phases, no reqload GET cross-check, 128 MiB cold
+#                 blob (64 MiB throttled), 1 cold trial; writes build-bench/RESULTS-quick.md
 #   --skip-hoard  measure nginx and docker-registry only (harness work while hoard is broken)
 #   --no-build    use the existing build-bench/hoard
 #   --keep        keep the work directory (logs, stores, configs) for inspection
@@ -38,14 +42,19 @@ while [[ $# -gt 0 ]]; do
 done
 
 if [[ $QUICK == 1 ]]; then
-  ROUNDS=1 BLOB_SECS=2 WRK_SECS=2 RL_GET_SECS=0 BIG_MIB=128 COLD_REPS=1
+  ROUNDS=1 BLOB_SECS=2 WRK_SECS=2 RL_GET_SECS=0 BIG_MIB=128 COLD_REPS=1 THR_MIB=64 STALE_SECS=2
   OUT=${OUT:-$ROOT/build-bench/RESULTS-quick.md}
 else
-  ROUNDS=3 BLOB_SECS=4 WRK_SECS=4 RL_GET_SECS=2 BIG_MIB=512 COLD_REPS=3
+  ROUNDS=3 BLOB_SECS=4 WRK_SECS=4 RL_GET_SECS=2 BIG_MIB=512 COLD_REPS=3 THR_MIB=256 STALE_SECS=5
   OUT=${OUT:-$ROOT/bench/RESULTS.md}
 fi
 WARM_MIB=64
 BLOB_CONNS=4 WRK_CONNS=50 WRK_THREADS=2 COLD_CONNS=8
+# Throttled cold phase: the upstream link's rate (all connections together), MiB/s. 256 MiB (not
+# 512) keeps the distribution proxy's 9 upstream fetches of it to ~25 s per trial.
+THR_RATE_MIB=100
+# Stale phase (issue 3): connections of the tag-resolve load, hoard's tag TTL there.
+STALE_CONNS=10 STALE_TTL=1s
 PY=/usr/bin/python3
 BUILD=$ROOT/build-bench
 HOARD=$BUILD/hoard
@@ -170,8 +179,11 @@ echo "hoard bench $(date -u +%FT%TZ)" >"$C/rootfs/etc/motd"
 tar -C "$C/rootfs" -czf "$C/small.tar.gz" .
 head -c $((WARM_MIB << 20)) /dev/urandom >"$C/warm.bin"
 head -c $((BIG_MIB << 20)) /dev/urandom >"$C/big.bin"
+# The throttled cold phase's blob: in the upstream repository, not in the image's manifest
+# (registries serve any blob of the repository by digest; so do both proxies).
+head -c $((THR_MIB << 20)) /dev/urandom >"$C/thr.bin"
 sha() { sha256sum "$1" | cut -d' ' -f1; }
-SMALL_HEX=$(sha "$C/small.tar.gz") WARM_HEX=$(sha "$C/warm.bin") BIG_HEX=$(sha "$C/big.bin")
+SMALL_HEX=$(sha "$C/small.tar.gz") WARM_HEX=$(sha "$C/warm.bin") BIG_HEX=$(sha "$C/big.bin") THR_HEX=$(sha "$C/thr.bin")
 SMALL_DIFF=$(gzip -dc "$C/small.tar.gz" | sha256sum | cut -d' ' -f1)
 cat >"$C/config.json" <<EOF
 {"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:$SMALL_DIFF","sha256:$WARM_HEX","sha256:$BIG_HEX"]}}
@@ -233,12 +245,16 @@ EOF
 
 UP_PORT=$(free_port)
 UP_LOG=$WORK/upstream.log
+: >"$UP_LOG"
 registry_conf "$WORK/upstream.yml" "$UP_PORT" "$WORK/upstream-store" true
-/usr/bin/docker-registry serve "$WORK/upstream.yml" >"$UP_LOG" 2>&1 &
-UP_PID=$!
-PIDS+=("$UP_PID")
 UP=http://127.0.0.1:$UP_PORT
-wait_http "$UP/v2/" upstream "$UP_PID"
+start_upstream() {  # (re)start the upstream registry on its port; its log is appended to
+  /usr/bin/docker-registry serve "$WORK/upstream.yml" >>"$UP_LOG" 2>&1 &
+  UP_PID=$!
+  PIDS+=("$UP_PID")
+  wait_http "$UP/v2/" upstream "$UP_PID"
+}
+start_upstream
 
 push_blob() {  # push_blob FILE HEX: monolithic upload (POST, then PUT with the bytes)
   local loc
@@ -253,6 +269,7 @@ push_blob "$C/small.tar.gz" "$SMALL_HEX"
 push_blob "$C/config.json" "$CONFIG_HEX"
 push_blob "$C/warm.bin" "$WARM_HEX"
 push_blob "$C/big.bin" "$BIG_HEX"
+push_blob "$C/thr.bin" "$THR_HEX"
 got=$(curl -sS -f -X PUT -H "Content-Type: $MANIFEST_TYPE" --data-binary @"$C/manifest.json" -D - -o /dev/null \
   "$UP/v2/$REPO/manifests/$TAG" | awk 'tolower($1) == "docker-content-digest:" { print $2 }' | tr -d '\r')
 [[ $got == "sha256:$MANIFEST_HEX" ]] || { log "upstream manifest digest $got != sha256:$MANIFEST_HEX"; exit 1; }
@@ -260,6 +277,17 @@ got=$(curl -sS -f -X PUT -H "Content-Type: $MANIFEST_TYPE" --data-binary @"$C/ma
 MPATH=/v2/$REPO/manifests/$TAG
 WARM_PATH=/v2/$REPO/blobs/sha256:$WARM_HEX
 BIG_PATH=/v2/$REPO/blobs/sha256:$BIG_HEX
+THR_PATH=/v2/$REPO/blobs/sha256:$THR_HEX
+
+# The bandwidth-limited way to the same upstream (phase 5).
+THR_READY=$WORK/throttle.ready
+"$PY" "$ROOT/bench/throttle.py" --upstream "127.0.0.1:$UP_PORT" --rate-mib "$THR_RATE_MIB" \
+  --ready-file "$THR_READY" >"$WORK/throttle.log" 2>&1 &
+THR_PID=$!
+PIDS+=("$THR_PID")
+for _ in $(seq 150); do [[ -s $THR_READY ]] && break; sleep 0.1; done
+[[ -s $THR_READY ]] || { log "bench/throttle.py did not start: $(cat "$WORK/throttle.log")"; exit 1; }
+UP_THR=http://$(tr -d '\n' <"$THR_READY")
 
 # ---------------------------------------------------------------- the servers under test
 declare -A PORT PID STATUS   # keyed by server: hoard nginx registry
@@ -333,11 +361,11 @@ EOF
   wait_http "http://127.0.0.1:$port$MPATH" nginx "${PID[nginx]}"
 }
 
-start_registry_proxy() {  # start_registry_proxy DIRNAME
+start_registry_proxy() {  # start_registry_proxy DIRNAME [UPSTREAM_URL]
   local d=$WORK/$1 port
   port=$(free_port)
   mkdir -p "$d"
-  registry_conf "$d/config.yml" "$port" "$d/store" false "$UP"
+  registry_conf "$d/config.yml" "$port" "$d/store" false "${2:-$UP}"
   /usr/bin/docker-registry serve "$d/config.yml" >"$d/log" 2>&1 &
   PID[registry]=$!
   PIDS+=("${PID[registry]}")
@@ -345,25 +373,24 @@ start_registry_proxy() {  # start_registry_proxy DIRNAME
   wait_http "http://127.0.0.1:$port/v2/" docker-registry-proxy "${PID[registry]}"
 }
 
-start_hoard() {  # start_hoard DIRNAME
-  local d=$WORK/$1 port
-  # A fixed free port rather than 127.0.0.1:0: this hoard's config rejects port 0
-  # ("listen: invalid port '0'"). The ready file still says when it listens, and where.
-  port=$(free_port)
+start_hoard() {  # start_hoard DIRNAME [UPSTREAM_URL [MANIFEST_TTL [EXTRA_UPSTREAM_YAML]]]
+  local d=$WORK/$1
+  # Port 0: hoard picks a free port and writes where it listens to the ready file.
   mkdir -p "$d/store"
   rm -f "$d/ready"
   cat >"$d/hoard.yml" <<EOF
-listen: 127.0.0.1:$port
+listen: 127.0.0.1:0
 store: { path: $d/store }
 log: { access: "" }
 upstreams:
   - name: dockerhub
     kind: oci
-    url: $UP
+    url: ${2:-$UP}
     registries: [docker.io]
     prefix: dockerhub
     default: true
-    manifest_ttl: 5m
+    manifest_ttl: ${3:-5m}
+${4:-}
 EOF
   "$HOARD" serve --config "$d/hoard.yml" --ready-file "$d/ready" >"$d/log" 2>&1 &
   PID[hoard]=$!
@@ -499,11 +526,22 @@ for ((r = 1; r <= ROUNDS; r++)); do
   log "manifest HEAD by tag (reqload) round $r/$ROUNDS: c=$WRK_CONNS, ${WRK_SECS}s per server"
   for s in $(rotated "$r" "${SERVERS[@]}"); do run_reqload "$s" "$r" HEAD "$WRK_SECS"; done
 done
+# Phase 6's reference: the same c=10 tag-resolve load on the warm hoard (tag TTL 5m: pure hits).
+run_rl10() {  # run_rl10 SERVER ROUND
+  local s=$1 r=$2 line
+  line=$(timeout $((STALE_SECS + 30)) "$REQLOAD" -p "${PORT[$s]}" -u "$MPATH" -m HEAD -c "$STALE_CONNS" -t 2 \
+    -d "$STALE_SECS" -h "Accept: $ACCEPT" -h "User-Agent: $UA" -l "$MANIFEST_LEN" 2>&1 || true)
+  log "  reqload HEAD c=$STALE_CONNS $s (TTL 5m, fresh): $line"
+  put "rl10_r${r}_$s" "${line:-errors=no-output}"
+}
 for ((r = 1; r <= ROUNDS && RL_GET_SECS > 0; r++)); do
   log "manifest GET by tag (reqload cross-check) round $r/$ROUNDS: ${RL_GET_SECS}s per server"
   for s in $(rotated "$r" "${SERVERS[@]}"); do run_reqload "$s" "$r" GET "$RL_GET_SECS"; done
 done
 
+if [[ $HOARD_OK == 1 ]]; then
+  for ((r = 1; r <= ROUNDS; r++)); do run_rl10 hoard "$r"; done
+fi
 for s in "${SERVERS[@]}"; do
   put "rss_warm_$s" "$(peak_rss_mib "${PID[$s]}")"
   if kill -0 "${PID[$s]}" 2>/dev/null; then put "alive_$s" 1; else put "alive_$s" 0; log "$s EXITED during the warm phases"; fi
@@ -516,11 +554,11 @@ done
 # line when a request *ends*: a proxy may still be fetching after its clients are done (the
 # distribution proxy does), so the trial's server is stopped and the log left to go quiet before
 # counting; a fetch cut short by the stop still counts (it was a GET). up_bytes sums their bodies.
-count_upstream() {  # count_upstream FROM_LINE METHOD
-  tail -n +"$(($1 + 1))" "$UP_LOG" | grep -c "\"$2 /v2/$REPO/blobs/sha256:$BIG_HEX" || true
+count_upstream() {  # count_upstream FROM_LINE METHOD HEX
+  tail -n +"$(($1 + 1))" "$UP_LOG" | grep -c "\"$2 /v2/$REPO/blobs/sha256:$3" || true
 }
-upstream_bytes() {  # upstream_bytes FROM_LINE: body bytes of those GETs
-  tail -n +"$(($1 + 1))" "$UP_LOG" | grep "\"GET /v2/$REPO/blobs/sha256:$BIG_HEX" |
+upstream_bytes() {  # upstream_bytes FROM_LINE HEX: body bytes of those GETs
+  tail -n +"$(($1 + 1))" "$UP_LOG" | grep "\"GET /v2/$REPO/blobs/sha256:$2" |
     awk '{ for (i = 1; i < NF; i++) if ($i ~ /HTTP\/1\.[01]"$/) { t += $(i + 2); break } } END { printf "%.0f\n", t }'
 }
 wait_log_quiet() {  # until the upstream log has not grown for 1 s (at most 20 s)
@@ -532,14 +570,15 @@ wait_log_quiet() {  # until the upstream log has not grown for 1 s (at most 20 s
     sleep 1
   done
 }
-cold_trial() {  # cold_trial SERVER CONNS REP
-  local s=$1 n=$2 rep=$3 dir from line cpu0 base stats
-  dir=$s-cold$n-r$rep
+cold_trial() {  # cold_trial SERVER CONNS REP [t]: "t" = through the throttled link, THR blob
+  local s=$1 n=$2 rep=$3 t=${4:-} dir from line cpu0 base stats url=$UP path=$BIG_PATH hex=$BIG_HEX mib=$BIG_MIB
+  if [[ $t == t ]]; then url=$UP_THR path=$THR_PATH hex=$THR_HEX mib=$THR_MIB; fi
+  dir=$s-cold$t$n-r$rep
   rm -rf "$WORK/$s-cold"*/store  # earlier trials' caches: keep disk and page cache small, keep logs
   if [[ $s == hoard ]]; then
-    start_hoard "$dir" || { put "cold${n}_r${rep}_$s" "mode=once errors=start-failed"; return 0; }
+    start_hoard "$dir" "$url" || { put "cold$t${n}_r${rep}_$s" "mode=once errors=start-failed"; return 0; }
   else
-    start_registry_proxy "$dir"
+    start_registry_proxy "$dir" "$url"
   fi
   base=http://127.0.0.1:${PORT[$s]}
   curl -s -o /dev/null --max-time 10 "$base/v2/" || true
@@ -547,17 +586,17 @@ cold_trial() {  # cold_trial SERVER CONNS REP
   wait_log_quiet
   from=$(wc -l <"$UP_LOG")
   cpu0=$(cpu_secs "${PID[$s]}")
-  line=$(timeout 300 "$BLOBGET" -p "${PORT[$s]}" -u "$BIG_PATH" -c "$n" --once --sha256 "$BIG_HEX" \
-    -l $((BIG_MIB << 20)) 2>"$WORK/$dir.err" || true)
+  line=$(timeout 300 "$BLOBGET" -p "${PORT[$s]}" -u "$path" -c "$n" --once --sha256 "$hex" \
+    -l $((mib << 20)) 2>"$WORK/$dir.err" || true)
   sleep 0.5
   stats="server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")") server_rss_mib=$(peak_rss_mib "${PID[$s]}")"
   stop_pid "${PID[$s]}"
   wait_log_quiet
-  line="${line:-mode=once errors=no-output} up_get=$(count_upstream "$from" GET) up_head=$(count_upstream "$from" HEAD)"
-  line+=" up_bytes=$(upstream_bytes "$from") $stats"
-  log "  cold $s x$n #$rep: $line"
-  put "cold${n}_r${rep}_$s" "$line"
-  [[ -s $WORK/$dir.err ]] && put "cold_err_${n}_r${rep}_$s" "$(sort "$WORK/$dir.err" | uniq -c | head -c 400 | tr '\n' ' ')"
+  line="${line:-mode=once errors=no-output} up_get=$(count_upstream "$from" GET "$hex") up_head=$(count_upstream "$from" HEAD "$hex")"
+  line+=" up_bytes=$(upstream_bytes "$from" "$hex") $stats"
+  log "  cold$t $s x$n #$rep: $line"
+  put "cold$t${n}_r${rep}_$s" "$line"
+  [[ -s $WORK/$dir.err ]] && put "cold${t}_err_${n}_r${rep}_$s" "$(sort "$WORK/$dir.err" | uniq -c | head -c 400 | tr '\n' ' ')"
   return 0
 }
 for s in "${SERVERS[@]}"; do
@@ -570,7 +609,92 @@ for ((rep = 1; rep <= COLD_REPS; rep++)); do
     cold_trial "$s" 1 "$rep"
     cold_trial "$s" "$COLD_CONNS" "$rep"
   done
+  log "cold ${THR_MIB} MiB blob through a ${THR_RATE_MIB} MiB/s upstream link, trial $rep/$COLD_REPS"
+  for s in "${SERVERS[@]}"; do
+    [[ $s == nginx ]] && continue
+    cold_trial "$s" 1 "$rep" t
+    cold_trial "$s" "$COLD_CONNS" "$rep" t
+  done
 done
+stop_pid "$THR_PID"
+
+# ---------------------------------------------------------------- 6. stale path (issue 3)
+# hoard with manifest_ttl 1s, max_stale 7d, breaker { failures: 3, cooldown: 30s }, straight to the
+# upstream. Per round: a fresh hoard, the tag warmed, then
+#   up:    upstream running, TTL expired: HEAD-by-tag load for STALE_SECS; the tag expires every
+#          second, so this includes hoard's upstream HEAD revalidations (counted from the log);
+#   stale: the upstream registry stopped (its port refuses), TTL expired: the same load; hoard
+#          serves the cached tag stale; after 3 failed revalidations its breaker opens (30 s), so
+#          later requests do not try the upstream at all.
+# The upstream is restarted for the next round. hoard's /-/metrics is read around each load.
+metrics_delta() {  # metrics_delta BEFORE AFTER: "name{labels}=delta" for the series that moved
+  "$PY" - "$1" "$2" <<'PYEOF'
+import sys
+def load(p):
+    out = {}
+    for line in open(p):
+        if line.startswith("#") or " " not in line:
+            continue
+        k, v = line.rsplit(" ", 1)
+        try:
+            out[k] = out.get(k, 0) + float(v)
+        except ValueError:
+            pass
+    return out
+a, b = load(sys.argv[1]), load(sys.argv[2])
+keep = ("hoard_cache_requests_total", "hoard_revalidations_total", "hoard_stale_served_total",
+        "hoard_upstream_requests_total", "hoard_upstream_errors_total", "hoard_breaker_opened_total",
+        "hoard_upstream_rejected_total", "hoard_manifest_fetch_coalesced_total")
+moved = []
+for k in sorted(b):
+    d = b[k] - a.get(k, 0)
+    if d and k.startswith(keep):
+        name = k.replace("hoard_", "").replace("_total", "").replace('upstream="dockerhub"', "")
+        name = name.replace("{}", "").replace(",}", "}").replace("{,", "{").replace('"', "")
+        moved.append("%s=%d" % (name.replace(" ", ""), d))
+print(";".join(moved) or "none")
+PYEOF
+}
+stale_load() {  # stale_load ROUND PHASE: one HEAD-by-tag load on the stale-phase hoard
+  local r=$1 ph=$2 d=$WORK/hoard-stale-r$1 from line
+  curl -s --max-time 5 "http://127.0.0.1:${PORT[hoard]}/-/metrics" >"$d/m0" || true
+  from=$(wc -l <"$UP_LOG")
+  line=$(timeout $((STALE_SECS + 30)) "$REQLOAD" -p "${PORT[hoard]}" -u "$MPATH" -m HEAD -c "$STALE_CONNS" -t 2 \
+    -d "$STALE_SECS" -h "Accept: $ACCEPT" -h "User-Agent: $UA" -l "$MANIFEST_LEN" 2>&1 || true)
+  curl -s --max-time 5 "http://127.0.0.1:${PORT[hoard]}/-/metrics" >"$d/m1" || true
+  line="${line:-errors=no-output} up_log_head=$(tail -n +"$((from + 1))" "$UP_LOG" | grep -c "\"HEAD $MPATH" || true)"
+  line+=" up_log_get=$(tail -n +"$((from + 1))" "$UP_LOG" | grep -c "\"GET $MPATH" || true)"
+  line+=" metrics=$(metrics_delta "$d/m0" "$d/m1")"
+  log "  stale phase $ph: $line"
+  put "stale_${ph}_r${r}_hoard" "$line"
+}
+if [[ $HOARD_OK == 1 ]]; then
+  BREAKER_YAML='    max_stale: 7d
+    breaker: { failures: 3, cooldown: 30s }'
+  for ((r = 1; r <= ROUNDS; r++)); do
+    log "stale path round $r/$ROUNDS: HEAD by tag, c=$STALE_CONNS, ${STALE_SECS}s, manifest_ttl $STALE_TTL; upstream up, then stopped"
+    kill -0 "$UP_PID" 2>/dev/null || start_upstream
+    if ! start_hoard "hoard-stale-r$r" "$UP" "$STALE_TTL" "$BREAKER_YAML"; then
+      put "stale_up_r${r}_hoard" "errors=start-failed"
+      continue
+    fi
+    # Warm the tag (and check it answers as it should), then let its TTL pass.
+    v=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Accept: $ACCEPT" -A "$UA" \
+      "http://127.0.0.1:${PORT[hoard]}$MPATH" || true)
+    [[ $v == 200 ]] || log "stale phase: warming GET by tag answered '$v'"
+    put "stale_warm_r${r}_hoard" "$v"
+    sleep 1.5
+    stale_load "$r" up
+    stop_pid "$UP_PID"
+    sleep 1.5
+    stale_load "$r" stale
+    v=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Accept: $ACCEPT" -A "$UA" \
+      "http://127.0.0.1:${PORT[hoard]}$MPATH" || true)
+    put "stale_get_r${r}_hoard" "$v"
+    kill -0 "${PID[hoard]}" 2>/dev/null && put "stale_alive_r${r}_hoard" 1 || put "stale_alive_r${r}_hoard" 0
+    stop_pid "${PID[hoard]}"
+  done
+fi
 
 # ---------------------------------------------------------------- report
 put load_before "$LOAD_BEFORE"
@@ -594,6 +718,11 @@ put blob_secs "$BLOB_SECS"
 put wrk_secs "$WRK_SECS"
 put rl_get_secs "$RL_GET_SECS"
 put big_mib "$BIG_MIB"
+put thr_mib "$THR_MIB"
+put thr_rate_mib "$THR_RATE_MIB"
+put stale_secs "$STALE_SECS"
+put stale_conns "$STALE_CONNS"
+put stale_ttl "$STALE_TTL"
 put warm_mib "$WARM_MIB"
 put manifest_len "$MANIFEST_LEN"
 

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "cache/off_loop.h"
 #include "daemon/log.h"
 #include "daemon/oci/errors.h"
@@ -51,9 +53,16 @@ std::expected<void, std::string> App::start() {
   limits.maxHeaderBytes = config_.server.maxHeaderBytes;
   server_ =
       std::make_unique<http::Server>(loop_, limits, [this](http::Exchange& ex) { route(ex); });
-  server_->setErrorFormatter([](int status, std::string_view message) {
-    return oci::errorBodyForStatus(status, message);
-  });
+  server_->setErrorFormatter(
+      [](int status, std::string_view message, std::string_view target) -> std::string {
+        if (target.starts_with("/npm/")) {
+          nlohmann::json j;
+          j["error"] = status == 405 ? "hoard is a read-only mirror: " + std::string(message)
+                                     : std::string(message);
+          return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+        }
+        return oci::errorBodyForStatus(status, message);
+      });
   server_->setAccessLogger([this](const http::ExchangeLog& entry) {
     accessLog_->log(entry, clock_->nowMs());
     metrics_.add("hoard_http_requests_total{status=\"" + std::to_string(entry.status) + "\"}");

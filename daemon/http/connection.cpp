@@ -238,7 +238,8 @@ void Connection::respondError(int status, std::string_view message) {
   exchange_.begin(false, false, exchange_.startNs_);
   Headers headers{{"content-type", "application/json"}};
   if (status == 405) headers.push_back({"allow", "GET, HEAD"});
-  exchange_.respond(status, std::move(headers), server_.formatError(status, message));
+  exchange_.respond(status, std::move(headers),
+                    server_.formatError(status, message, exchange_.request_.target));
   updatePoll();
 }
 

@@ -192,8 +192,9 @@ void Server::rejectOverCapacity(int fd) {
   ::close(fd);
 }
 
-std::string Server::formatError(int status, std::string_view message) const {
-  if (errorFormatter_) return errorFormatter_(status, message);
+std::string Server::formatError(int status, std::string_view message,
+                                std::string_view target) const {
+  if (errorFormatter_) return errorFormatter_(status, message, target);
   std::string out = "{\"error\":\"";
   out += jsonEscape(message);
   out += "\"}";

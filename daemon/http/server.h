@@ -27,7 +27,11 @@ namespace hoard::http {
 
 // Called on the loop thread once a request head is complete.
 using Handler = std::function<void(Exchange&)>;
-using ErrorFormatter = std::function<std::string(int status, std::string_view message)>;
+// Body of a server-generated error; `target` is the request-target when it was
+// read before the error (empty otherwise), so front ends can answer in their
+// own protocol's format.
+using ErrorFormatter =
+    std::function<std::string(int status, std::string_view message, std::string_view target)>;
 using AccessLogger = std::function<void(const ExchangeLog&)>;
 
 class Server {
@@ -57,7 +61,7 @@ class Server {
   // Connection side.
   void defer(Connection* c, std::uint8_t ops);
   void connectionClosed(Connection* c);
-  std::string formatError(int status, std::string_view message) const;
+  std::string formatError(int status, std::string_view message, std::string_view target = {}) const;
   bool shuttingDown() const { return shutdownStarted_; }
 
   void onAcceptable();

@@ -32,6 +32,18 @@ SOURCE_DIR = os.environ.get("HOARD_SOURCE_DIR") or os.path.dirname(os.path.dirna
 sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "fixtures"))
 
 from counting_proxy import CountingProxy  # noqa: E402
+from npm_registry import (  # noqa: E402,F401
+    CORGI,
+    SAMPLE_DIST_TAGS,
+    SAMPLE_PROJECT_DEPS,
+    SAMPLE_PROJECT_TREE,
+    NpmPackage,
+    NpmRegistry,
+    isolated_npm_env,
+    sample_universe,
+    sri_sha512,
+    tarball_path,
+)
 from oci_image import (  # noqa: E402,F401
     CONTAINERD_ACCEPT,
     DOCKER_LIST,
@@ -839,6 +851,198 @@ def wait_until(pred, timeout, interval=0.05):
         if v or time.monotonic() > deadline:
             return v
         time.sleep(interval)
+
+
+# ---------------------------------------------------------------------------
+# issue 4 helpers: npm front end (fixture registries, an isolated npm client)
+# ---------------------------------------------------------------------------
+NPM = shutil.which("npm") or "/usr/bin/npm"
+NODE = shutil.which("node") or "/usr/bin/node"
+
+
+def npm_upstream(url, name="npmjs", default=True, scopes=None, manifest_ttl="5m", **extra):
+    """One npm upstream entry (`scopes=["@acme"]` routes those scopes to it)."""
+    u = {"name": name, "kind": "npm", "url": url, "manifest_ttl": manifest_ttl}
+    if default:
+        u["default"] = True
+    if scopes:
+        u["scopes"] = list(scopes)
+    u.update(extra)
+    return u
+
+
+def npm_url(hoard):
+    """The registry URL a user configures for hoard."""
+    return "http://%s/npm/" % hoard.addr
+
+
+def start_npm_stack(cls, manifest_ttl="5m", hoard_label="hoard", public_extra=None, private_extra=None):
+    """Public fixture (default upstream) + private fixture (scope @acme) + hoard, all stopped by
+    class cleanups. Returns (public NpmRegistry, private NpmRegistry, Hoard)."""
+    public, private = sample_universe()
+    pub = NpmRegistry(public, label="npm-public", dist_tags=SAMPLE_DIST_TAGS).start()
+    cls.addClassCleanup(pub.stop)
+    priv = NpmRegistry(private, label="npm-private").start()
+    cls.addClassCleanup(priv.stop)
+    hoard = Hoard(npm_stack_upstreams(pub, priv, manifest_ttl, public_extra, private_extra), label=hoard_label).start()
+    cls.addClassCleanup(hoard.stop)
+    return pub, priv, hoard
+
+
+def npm_stack_upstreams(pub, priv, manifest_ttl="5m", public_extra=None, private_extra=None):
+    return [
+        npm_upstream(pub.url, name="npmjs", default=True, manifest_ttl=manifest_ttl, **(public_extra or {})),
+        npm_upstream(priv.url, name="internal", default=False, scopes=["@acme"], manifest_ttl=manifest_ttl, **(private_extra or {})),
+    ]
+
+
+class NpmResult:
+    def __init__(self, argv, rc, stdout, stderr, elapsed):
+        self.argv, self.rc, self.stdout, self.stderr, self.elapsed = argv, rc, stdout, stderr, elapsed
+
+    @property
+    def output(self):
+        return self.stdout + "\n" + self.stderr
+
+    def __repr__(self):
+        return "<npm rc=%s %.1fs: %s\n-- stdout --\n%s\n-- stderr --\n%s>" % (
+            self.rc,
+            self.elapsed,
+            " ".join(self.argv[1:]),
+            self.stdout[-3000:],
+            self.stderr[-4000:],
+        )
+
+
+class NpmClient:
+    """The system npm, isolated so that it can only reach `registry`: private user and global
+    npmrc (nothing from the machine's config), private cache and HOME, no proxy variables,
+    `--registry` on every command line and `npm_config_registry` in the environment. Retries
+    are kept (npm's real behaviour) but with short back-offs so failing cases stay fast."""
+
+    def __init__(self, registry, label="npm", extra_rc=""):
+        self.registry = registry if registry.endswith("/") else registry + "/"
+        self.label = label
+        self.home = tmpdir(label)
+        self.cache = os.path.join(self.home, "cache")
+        self.env = isolated_npm_env(self.home)
+        rc = "registry=%s\nupdate-notifier=false\nfund=false\naudit=false\n%s" % (self.registry, extra_rc)
+        for key in ("npm_config_userconfig", "npm_config_globalconfig"):
+            with open(self.env[key], "w") as f:
+                f.write(rc)
+        self.env["npm_config_registry"] = self.registry
+        self.env.pop("npm_config_offline", None)
+        self.env["npm_config_cache"] = self.cache
+
+    def fresh_cache(self):
+        """Use an empty npm cache from now on (the next install must fetch everything)."""
+        self.cache = tmpdir(self.label + "-cache")
+        self.env["npm_config_cache"] = self.cache
+        return self.cache
+
+    def run(self, *args, cwd=None, check=True, timeout=120, input=None):
+        argv = [
+            NPM,
+            *args,
+            "--registry",
+            self.registry,
+            "--cache",
+            self.cache,
+            "--logs-dir",
+            os.path.join(self.home, "logs"),
+            "--no-update-notifier",
+            "--no-fund",
+            "--fetch-retries=1",
+            "--fetch-retry-mintimeout=200",
+            "--fetch-retry-maxtimeout=1000",
+            "--fetch-timeout=30000",
+        ]
+        t0 = time.monotonic()
+        p = subprocess.run(
+            argv,
+            cwd=cwd or self.home,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            input=input,
+            timeout=timeout,
+        )
+        r = NpmResult(argv, p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace"), time.monotonic() - t0)
+        if check and r.rc != 0:
+            raise AssertionError("npm failed: %r" % r)
+        return r
+
+    def install(self, project, *extra, check=True, timeout=120):
+        """`npm install` in `project` (no audit, revalidate every packument: --prefer-online)."""
+        return self.run("install", "--no-audit", "--prefer-online", "--loglevel=http", *extra, cwd=project, check=check, timeout=timeout)
+
+
+def write_npm_project(deps=None, name="sample-project"):
+    """A directory holding a package.json depending on `deps` (default: the sample project)."""
+    d = tmpdir(name)
+    with open(os.path.join(d, "package.json"), "w") as f:
+        json.dump({"name": name, "version": "1.0.0", "private": True, "dependencies": dict(deps or SAMPLE_PROJECT_DEPS)}, f, indent=2)
+    return d
+
+
+def read_npm_lock(project):
+    """package-lock.json's packages, keyed by package name (top-level node_modules/ entries)."""
+    with open(os.path.join(project, "package-lock.json")) as f:
+        lock = json.load(f)
+    out = {}
+    for key, entry in lock.get("packages", {}).items():
+        if key.startswith("node_modules/") and "/node_modules/" not in key:
+            out[key[len("node_modules/") :]] = entry
+    return out
+
+
+def npm_lock_problems(project, hoard, fixtures, expected=None):
+    """Differences between `project`'s package-lock.json and what installing through `hoard` from
+    `fixtures` ({name: NpmRegistry}, "@acme/" prefixes allowed as keys, "" = everything else) must give:
+    versions as `expected` ({name: version}, default SAMPLE_PROJECT_TREE), integrity equal to the
+    fixture's, resolved = hoard's URL in the conventional /<name>/-/<base>-<ver>.tgz form."""
+    expected = expected or SAMPLE_PROJECT_TREE
+    lock = read_npm_lock(project)
+    problems = []
+    if set(lock) != set(expected):
+        problems.append("lockfile packages %s, expected %s" % (sorted(lock), sorted(expected)))
+    base = npm_url(hoard).rstrip("/")
+    for name, ver in expected.items():
+        e = lock.get(name)
+        if e is None:
+            continue
+        reg = next((r for prefix, r in fixtures.items() if prefix and name.startswith(prefix)), fixtures.get(""))
+        if e.get("version") != ver:
+            problems.append("%s: version %s, expected %s" % (name, e.get("version"), ver))
+            continue
+        if e.get("integrity") != reg.integrity(name, ver):
+            problems.append("%s@%s: integrity %s != fixture's %s" % (name, ver, e.get("integrity"), reg.integrity(name, ver)))
+        if e.get("resolved") != base + tarball_path(name, ver):
+            problems.append("%s@%s: resolved %s, expected %s" % (name, ver, e.get("resolved"), base + tarball_path(name, ver)))
+    return problems
+
+
+SAMPLE_REQUIRE_JS = (
+    "const a = require('fixture-a'), u = require('@acme/util'), f = require('@tools/fmt');"
+    "console.log(JSON.stringify({a: a.version, b: a.deps['fixture-b'].version,"
+    " c: a.deps['fixture-b'].deps['fixture-c'].version, u: u.version, core: u.deps['@acme/core'].version,"
+    " impostor: !!u.impostor, fmt: f.version, native: a.native}))"
+)
+SAMPLE_REQUIRE_EXPECTED = {"a": "1.1.0", "b": "2.1.0", "c": "1.0.1", "u": "1.2.0", "core": "1.0.0", "impostor": False, "fmt": "1.2.0", "native": None}
+
+
+def sample_require(project):
+    """What node sees when it requires the sample project's packages (compare with
+    SAMPLE_REQUIRE_EXPECTED): nested resolution, the private @acme/util, no win32-only package."""
+    return json.loads(node_eval(project, SAMPLE_REQUIRE_JS))
+
+
+def node_eval(project, code, timeout=30):
+    """Run `node -e code` in `project`; returns stdout, raises AssertionError on failure."""
+    p = subprocess.run([NODE, "-e", code], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    if p.returncode != 0:
+        raise AssertionError("node -e %r failed (rc=%d): %s" % (code, p.returncode, p.stderr.decode(errors="replace")[-2000:]))
+    return p.stdout.decode()
 
 
 def main():

@@ -379,7 +379,7 @@ TEST_CASE("protocol errors get JSON answers and close the connection") {
         echoPath(ex);
       },
       [](Server& s) {
-        s.setErrorFormatter([](int status, std::string_view msg) {
+        s.setErrorFormatter([](int status, std::string_view msg, std::string_view) {
           return "{\"errors\":[{\"code\":\"E" + std::to_string(status) + "\",\"message\":\"" +
                  std::string(msg) + "\"}]}";
         });
