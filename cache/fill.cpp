@@ -179,25 +179,39 @@ void Fill::finalize() {
   meta.createdMs = clock_->nowMs();
   meta.lastAccessMs = meta.createdMs;
   Digest digest = digest_;
-  runOffLoop<FillFailure>(
-      loop_,
-      [store, hasher, temp, meta, digest]() {
-        if (hasher->finishHex() != digest.hex) {
-          store->discard(std::move(*temp));
-          return FillFailure::DigestMismatch;
-        }
-        auto r = store->commit(std::move(*temp), digest, meta);
-        return r ? FillFailure::None : FillFailure::Io;
-      },
-      [self](FillFailure result) {
-        if (result == FillFailure::None) {
-          self->finish(FillState::Done);
+  // Two steps: verify, then commit. Readers may finish as soon as the bytes
+  // are verified; the fsync + rename + index write that follows does not
+  // change what they receive, so it need not delay them.
+  runOffLoop<bool>(
+      loop_, [hasher, digest]() { return hasher->finishHex() == digest.hex; },
+      [self, store, temp, meta, digest](bool matches) {
+        if (!matches) {
+          runOffLoop(
+              self->loop_, [store, temp] { store->discard(std::move(*temp)); }, [] {})
+              .release();
+          self->state_ = FillState::Streaming;  // so fail() takes effect
+          self->fail(FillFailure::DigestMismatch,
+                     "content does not match digest " + self->digest_.str());
           return;
         }
-        self->state_ = FillState::Streaming;  // so fail() takes effect
-        self->fail(result, result == FillFailure::DigestMismatch
-                               ? "content does not match digest " + self->digest_.str()
-                               : "cannot commit blob");
+        self->verified_ = true;
+        self->notify(FillEvent::Progress);
+        runOffLoop<bool>(
+            self->loop_,
+            [store, temp, meta, digest] {
+              return store->commit(std::move(*temp), digest, meta).has_value();
+            },
+            [self](bool committed) {
+              if (committed) {
+                self->finish(FillState::Done);
+                return;
+              }
+              // Readers got verified bytes; the blob just is not cached.
+              self->failure_ = FillFailure::Io;
+              self->failureMessage_ = "cannot commit blob";
+              self->finish(FillState::Failed);
+            })
+            .release();
       })
       .release();
 }
@@ -223,7 +237,7 @@ void Fill::finish(FillState state) {
 }
 
 std::uint64_t Fill::available() const {
-  if (state_ == FillState::Done) return written_;
+  if (state_ == FillState::Done || verified_) return written_;
   return written_ > 0 ? written_ - 1 : 0;
 }
 

@@ -84,6 +84,9 @@ class Fill : public std::enable_shared_from_this<Fill> {
   // The temp file, valid for reading for the fill's whole life (it survives
   // the rename on commit).
   int fd() const { return readFd_; }
+  // Every byte is written and matches the digest (the commit may still be
+  // running, or have failed: the bytes are right either way).
+  bool verified() const { return verified_; }
   FillFailure failure() const { return failure_; }
   int failureStatus() const { return failureStatus_; }
   const std::string& failureMessage() const { return failureMessage_; }
@@ -119,6 +122,7 @@ class Fill : public std::enable_shared_from_this<Fill> {
   bool writing_ = false;
   bool inputDone_ = false;
   bool paused_ = false;
+  bool verified_ = false;
   std::string pending_;
   std::string spare_;  // the last written batch, kept for its capacity
   std::uint64_t received_ = 0;

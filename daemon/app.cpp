@@ -99,7 +99,6 @@ void App::route(http::Exchange& ex) {
     return;
   }
   if (path == "/-/metrics") {
-    metrics_.add("hoard_store_bytes", 0);
     auto body = metrics_.render();
     body += "# TYPE hoard_store_bytes gauge\nhoard_store_bytes " +
             std::to_string(store_->totalBytes()) + "\n";

@@ -176,6 +176,11 @@ class BlobResponse final : public http::RequestContext {
   }
 
   void onFillEvent(FillEvent e) {
+    if (e == FillEvent::Failed && fill_->verified()) {
+      // Only the commit failed: what this client gets is verified; finish it.
+      pumpFill();
+      return;
+    }
     if (e == FillEvent::Failed) {
       fillEvents_.cancel();
       // Counted once per fill, by the request that started it.
@@ -218,7 +223,7 @@ class BlobResponse final : public http::RequestContext {
   // ranges cost no memory, so everything available is queued at once.
   void pumpFill() {
     if (!fill_ || !headSent_ || finished_ || ex_.isHead()) return;
-    const bool done = fill_->state() == FillState::Done;
+    const bool done = fill_->state() == FillState::Done || fill_->verified();
     std::uint64_t avail = std::min<std::uint64_t>(fill_->available(), end_);
     // Until the digest is verified the response must not be complete: a range
     // that stops short of the blob's end would otherwise finish with bytes

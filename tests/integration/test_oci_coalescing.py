@@ -14,7 +14,7 @@ import sys
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 import harness  # noqa: E402
-from harness import HoardTestCase, run_concurrently, stream_hash
+from harness import HoardTestCase, run_concurrently, stream_hash, wait_until
 
 SIZE = 64 << 20
 CLIENTS = 8
@@ -49,7 +49,11 @@ class ConcurrentColdGets(HoardTestCase):
             % ("\n".join("%s %s" % r for r in self.proxy.requests()), self.logs()),
         )
 
-        # and it stays cached
+        # and it stays cached. Clients finish as soon as the bytes are verified,
+        # before the fsync + rename + index write; wait for that commit so the
+        # next GET is a store hit rather than a join of the finishing fill.
+        self.assertTrue(wait_until(lambda: self.hoard.metric("hoard_active_fills") == 0, 10),
+                        "the fill never committed")
         resp, digest, n = stream_hash(self.hoard.addr, path)
         self.assertEqual((resp.status, digest, n), (200, d, SIZE), repr(resp))
         self.assertEqual(self.proxy.count("GET", "/blobs/" + d), 1, "a warm GET went upstream")
