@@ -57,8 +57,13 @@ std::expected<void, std::string> App::start() {
       [](int status, std::string_view message, std::string_view target) -> std::string {
         if (target.starts_with("/npm/")) {
           nlohmann::json j;
-          j["error"] = status == 405 ? "hoard is a read-only mirror: " + std::string(message)
-                                     : std::string(message);
+          if (target.find("/-/npm/v1/security/") != std::string_view::npos) {
+            // npm audit POSTs its dependency list; hoard does not forward request bodies.
+            j["error"] = "npm audit is not supported through hoard (a read-only mirror)";
+          } else {
+            j["error"] = status == 405 ? "hoard is a read-only mirror: " + std::string(message)
+                                       : std::string(message);
+          }
           return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
         }
         return oci::errorBodyForStatus(status, message);

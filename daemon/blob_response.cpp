@@ -195,6 +195,10 @@ class BlobResponse final : public http::RequestContext {
       }
       return;
     }
+    if (!headSent_ && origin_->holdUntilVerified() && !fill_->verified() &&
+        fill_->state() != FillState::Done) {
+      return;  // the head waits for verification
+    }
     if (!headSent_) {
       headSent_ = true;
       if (auto size = fill_->size()) {

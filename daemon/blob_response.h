@@ -63,6 +63,11 @@ class BlobOrigin {
   // Starts the upstream GET with these callbacks.
   virtual HttpClient::Handle fetch(HttpCallbacks callbacks) = 0;
   virtual OutcomeRecorder outcomeRecorder() const = 0;
+  // Small objects whose clients report a cut-off body badly (npm says
+  // "ECONNRESET ... bad network settings" for a tarball that failed
+  // verification) can be held until verified: the head is sent only then, and
+  // a mismatch becomes a clear error response instead of a cut connection.
+  virtual bool holdUntilVerified() const { return false; }
   // Media type recorded for the stored object.
   virtual std::string mediaType() const { return "application/octet-stream"; }
 };

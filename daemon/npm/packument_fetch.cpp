@@ -24,6 +24,15 @@ std::string basicAuth(const conf::UpstreamAuth& auth) {
 }
 }  // namespace
 
+std::string packumentKey(const NpmUpstream& upstream, const std::string& name,
+                         const std::string& mountUrl) {
+  return "npm/" + upstream.config.name + "/" + name + "@" + mountUrl;
+}
+
+std::string anyMountKey(const NpmUpstream& upstream, const std::string& name) {
+  return "npm/" + upstream.config.name + "/" + name;
+}
+
 bool PackumentFetch::running(NpmService& svc, const std::string& refKey) {
   return svc.fetches().contains(refKey);
 }
@@ -37,6 +46,7 @@ CancelHandle PackumentFetch::join(NpmService& svc, NpmUpstream& upstream, const 
     fetch = it->second;
   } else {
     fetch = PackumentFetchPtr(new PackumentFetch(svc, upstream, refKey));
+    fetch->anyMountKey_ = anyMountKey(upstream, name);
     fetch->known_ = std::move(known);
     table.emplace(refKey, fetch);
     fetch->start(name, mountUrl);
@@ -83,8 +93,12 @@ void PackumentFetch::start(const std::string& name, const std::string& mountUrl)
           auto renewed = std::make_shared<PackumentEntry>(*self->known_);
           renewed->fetchedMs = now;
           std::string key = self->refKey_;
+          std::string anyKey = self->anyMountKey_;
           self->work_ = runOffLoop<bool>(
-              self->svc_.loop(), [store, key, now] { return touchPackument(*store, key, now); },
+              self->svc_.loop(),
+              [store, key, anyKey, now] {
+                return touchPackument(*store, key, now) && touchPackument(*store, anyKey, now);
+              },
               [weak, renewed, result](bool) mutable {
                 auto s = weak.lock();
                 if (!s) return;
@@ -104,10 +118,10 @@ void PackumentFetch::start(const std::string& name, const std::string& mountUrl)
         using R = std::expected<PackumentEntryPtr, std::string>;
         self->work_ = runOffLoop<R>(
             self->svc_.loop(),
-            [store, key, body, name, mountUrl, etag, now, ttl]() -> R {
+            [store, key, anyKey = self->anyMountKey_, body, name, mountUrl, etag, now, ttl]() -> R {
               auto doc = rewritePackument(*body, name, mountUrl);
               if (!doc) return std::unexpected(doc.error());
-              return storePackument(*store, key, *doc, etag, now, ttl);
+              return storePackument(*store, key, anyKey, *body, *doc, etag, now, ttl);
             },
             [weak, result](R stored) mutable {
               auto s = weak.lock();
@@ -133,6 +147,7 @@ void PackumentFetch::complete(PackumentResult result) {
     auto& entries = svc_.entries();
     if (entries.size() > 10000) entries.clear();  // a crude bound; entries reload from disk
     entries[refKey_] = result.entry;
+    entries[anyMountKey_] = result.entry;
   }
   auto waiters = std::move(waiters_);
   waiters_.clear();

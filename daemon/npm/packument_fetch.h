@@ -25,6 +25,12 @@ struct PackumentResult {
   std::string retryAfter;
 };
 
+// Index keys: one per (upstream, package, mount URL) for the served documents,
+// and one per (upstream, package) for the tarball table and rebuilding.
+std::string packumentKey(const NpmUpstream& upstream, const std::string& name,
+                         const std::string& mountUrl);
+std::string anyMountKey(const NpmUpstream& upstream, const std::string& name);
+
 class PackumentFetch : public std::enable_shared_from_this<PackumentFetch> {
  public:
   using Waiter = std::function<void(const PackumentResult&)>;
@@ -42,6 +48,7 @@ class PackumentFetch : public std::enable_shared_from_this<PackumentFetch> {
   NpmService& svc_;
   NpmUpstream& upstream_;
   std::string refKey_;
+  std::string anyMountKey_;
   PackumentEntryPtr known_;
   HttpClient::Handle transfer_;
   CancelHandle work_;

@@ -48,15 +48,22 @@ class PackumentRequest final : public http::RequestContext {
       respondNpmError(ex_, 400, "unusable Host header");
       return;
     }
-    refKey_ = "npm/" + upstream_.config.name + "/" + path_.name + "@" + mountUrl_;
+    refKey_ = packumentKey(upstream_, path_.name, mountUrl_);
     if (auto it = svc_.entries().find(refKey_); it != svc_.entries().end()) {
       onEntry(it->second);
       return;
     }
     BlobStore* store = &svc_.store().store();
     std::string key = refKey_;
+    std::string anyKey = anyMountKey(upstream_, path_.name);
+    std::string name = path_.name;
+    std::string mount = mountUrl_;
     pending_ = runOffLoop<std::optional<PackumentEntryPtr>>(
-        svc_.loop(), [store, key] { return loadPackument(*store, key); },
+        svc_.loop(),
+        [store, key, anyKey, name, mount] {
+          if (auto entry = loadPackument(*store, key)) return entry;
+          return rebuildPackument(*store, key, anyKey, name, mount);
+        },
         [this](std::optional<PackumentEntryPtr> loaded) {
           if (!loaded) {
             refresh();

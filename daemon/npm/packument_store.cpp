@@ -60,12 +60,14 @@ std::string readAll(BlobStore& store, const Digest& d, std::size_t max) {
 
 }  // namespace
 
-std::expected<PackumentEntryPtr, std::string> storePackument(BlobStore& store,
-                                                             const std::string& refKey,
-                                                             const RewrittenPackument& doc,
-                                                             std::string upstreamEtag, Millis nowMs,
-                                                             Millis ttlMs) {
+std::expected<PackumentEntryPtr, std::string> storePackument(
+    BlobStore& store, const std::string& refKey, const std::string& anyMountKey,
+    const std::string& rawBody, const RewrittenPackument& doc, std::string upstreamEtag,
+    Millis nowMs, Millis ttlMs) {
   auto entry = std::make_shared<PackumentEntry>();
+  auto raw = putBytes(store, rawBody, "application/json", nowMs);
+  if (!raw) return std::unexpected(raw.error());
+  entry->raw = *raw;
   auto full = putBytes(store, doc.full, "application/json", nowMs);
   auto fullGz = putBytes(store, doc.fullGzip, "application/gzip", nowMs);
   auto corgi = putBytes(store, doc.corgi, "application/vnd.npm.install-v1+json", nowMs);
@@ -81,6 +83,7 @@ std::expected<PackumentEntryPtr, std::string> storePackument(BlobStore& store,
   entry->ttlMs = ttlMs;
 
   nlohmann::json index;
+  index["raw"] = entry->raw.str();
   index["full"] = entry->full.str();
   index["fullGzip"] = entry->fullGzip.str();
   index["corgi"] = entry->corgi.str();
@@ -98,7 +101,9 @@ std::expected<PackumentEntryPtr, std::string> storePackument(BlobStore& store,
   ref.fetchedMs = nowMs;
   ref.ttlMs = ttlMs;
   ref.etag = entry->upstreamEtag;
-  if (!store.index().putRef(refKey, ref)) return std::unexpected("cannot write packument ref");
+  if (!store.index().putRef(refKey, ref) || !store.index().putRef(anyMountKey, ref)) {
+    return std::unexpected("cannot write packument ref");
+  }
   return entry;
 }
 
@@ -116,9 +121,11 @@ std::optional<PackumentEntryPtr> loadPackument(BlobStore& store, const std::stri
     return it != index.end() && it->is_string() ? Digest::parse(it->get<std::string>())
                                                 : std::nullopt;
   };
+  auto raw = digestAt("raw");
   auto full = digestAt("full"), fullGz = digestAt("fullGzip"), corgi = digestAt("corgi"),
        corgiGz = digestAt("corgiGzip");
-  if (!full || !fullGz || !corgi || !corgiGz) return std::nullopt;
+  if (!raw || !full || !fullGz || !corgi || !corgiGz) return std::nullopt;
+  entry->raw = *raw;
   entry->full = *full;
   entry->fullGzip = *fullGz;
   entry->corgi = *corgi;
@@ -138,6 +145,22 @@ std::optional<PackumentEntryPtr> loadPackument(BlobStore& store, const std::stri
   entry->fetchedMs = (*ref)->fetchedMs;
   entry->ttlMs = (*ref)->ttlMs;
   return entry;
+}
+
+std::optional<PackumentEntryPtr> rebuildPackument(BlobStore& store, const std::string& refKey,
+                                                  const std::string& anyMountKey,
+                                                  const std::string& packageName,
+                                                  const std::string& mountUrl) {
+  auto any = loadPackument(store, anyMountKey);
+  if (!any) return std::nullopt;
+  auto body = readAll(store, (*any)->raw, 512 * 1024 * 1024);
+  if (body.empty()) return std::nullopt;
+  auto doc = rewritePackument(body, packageName, mountUrl);
+  if (!doc) return std::nullopt;
+  auto stored = storePackument(store, refKey, anyMountKey, body, *doc, (*any)->upstreamEtag,
+                               (*any)->fetchedMs, (*any)->ttlMs);
+  if (!stored) return std::nullopt;
+  return *stored;
 }
 
 bool touchPackument(BlobStore& store, const std::string& refKey, Millis nowMs) {

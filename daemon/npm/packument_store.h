@@ -18,6 +18,7 @@
 namespace hoard::npm {
 
 struct PackumentEntry {
+  Digest raw;  // the upstream's document as received: rewritten again for another mount URL
   Digest full, fullGzip, corgi, corgiGzip;
   std::map<std::string, TarballSource> tarballs;
   std::string upstreamEtag;
@@ -26,12 +27,21 @@ struct PackumentEntry {
 };
 using PackumentEntryPtr = std::shared_ptr<const PackumentEntry>;
 
-// Stores the rewritten variants and the index, then points `refKey` at it.
-std::expected<PackumentEntryPtr, std::string> storePackument(BlobStore& store,
-                                                             const std::string& refKey,
-                                                             const RewrittenPackument& doc,
-                                                             std::string upstreamEtag, Millis nowMs,
-                                                             Millis ttlMs);
+// Stores the upstream document and its rewritten variants and the index,
+// then points `refKey` (this mount URL) and `anyMountKey` (the package, for
+// tarball lookups and rebuilding for other mount URLs) at it.
+std::expected<PackumentEntryPtr, std::string> storePackument(
+    BlobStore& store, const std::string& refKey, const std::string& anyMountKey,
+    const std::string& rawBody, const RewrittenPackument& doc, std::string upstreamEtag,
+    Millis fetchedMs, Millis ttlMs);
+
+// For a mount URL not seen before (hoard reached under another name, or a
+// restart on another port): rewrites the stored upstream document again,
+// without asking the upstream, keeping its fetch time.
+std::optional<PackumentEntryPtr> rebuildPackument(BlobStore& store, const std::string& refKey,
+                                                  const std::string& anyMountKey,
+                                                  const std::string& packageName,
+                                                  const std::string& mountUrl);
 
 // Loads the entry `refKey` points at; nullopt if there is none (or it is damaged).
 std::optional<PackumentEntryPtr> loadPackument(BlobStore& store, const std::string& refKey);

@@ -33,6 +33,10 @@ class TarballOrigin final : public BlobOrigin {
                           std::string_view message) override {
     if (upstreamStatus == 404) {
       respondNpmError(ex, 404, "tarball not found upstream");
+    } else if (message.starts_with("content does not match")) {
+      respondNpmError(ex, 502,
+                      "integrity check failed: the upstream's tarball does not match " +
+                          source_.digest.str() + " from the packument; it was not cached");
     } else {
       respondNpmError(ex, 502, "fetching tarball failed: " + std::string(message));
     }
@@ -55,6 +59,7 @@ class TarballOrigin final : public BlobOrigin {
     svc_.countUpstreamRequest(upstream_, "tarball");
     return svc_.http().start(req, std::move(callbacks));
   }
+  bool holdUntilVerified() const override { return true; }
   OutcomeRecorder outcomeRecorder() const override {
     NpmService* svc = &svc_;
     NpmUpstream* upstream = &upstream_;
@@ -80,17 +85,19 @@ class TarballRequest final : public http::RequestContext {
       respondNpmError(ex_, 400, "unusable Host header");
       return;
     }
-    refKey_ = "npm/" + upstream_.config.name + "/" + path_.name + "@" + mountUrl_;
-    if (auto it = svc_.entries().find(refKey_); it != svc_.entries().end()) {
+    refKey_ = packumentKey(upstream_, path_.name, mountUrl_);
+    // The tarball table does not depend on the URL hoard was reached by.
+    anyKey_ = anyMountKey(upstream_, path_.name);
+    if (auto it = svc_.entries().find(anyKey_); it != svc_.entries().end()) {
       onEntry(it->second, false);
       return;
     }
     BlobStore* store = &svc_.store().store();
-    std::string key = refKey_;
+    std::string key = anyKey_;
     pending_ = runOffLoop<std::optional<PackumentEntryPtr>>(
         svc_.loop(), [store, key] { return loadPackument(*store, key); },
         [this](std::optional<PackumentEntryPtr> loaded) {
-          if (loaded) svc_.entries()[refKey_] = *loaded;
+          if (loaded) svc_.entries()[anyKey_] = *loaded;
           if (loaded) {
             onEntry(*loaded, false);
           } else {
@@ -155,6 +162,7 @@ class TarballRequest final : public http::RequestContext {
   NpmUpstream& upstream_;
   std::string mountUrl_;
   std::string refKey_;
+  std::string anyKey_;
   CancelHandle pending_;
   http::RequestContextPtr blob_;  // the blob response, once the digest is known
 };

@@ -1024,8 +1024,8 @@ def npm_lock_problems(project, hoard, fixtures, expected=None):
 
 SAMPLE_REQUIRE_JS = (
     "const a = require('fixture-a'), u = require('@acme/util'), f = require('@tools/fmt');"
-    "console.log(JSON.stringify({a: a.version, b: a.deps['fixture-b'].version,"
-    " c: a.deps['fixture-b'].deps['fixture-c'].version, u: u.version, core: u.deps['@acme/core'].version,"
+    "console.log(JSON.stringify({a: a.version, b: a.deps?.['fixture-b']?.version,"
+    " c: a.deps?.['fixture-b']?.deps?.['fixture-c']?.version, u: u.version, core: u.deps?.['@acme/core']?.version,"
     " impostor: !!u.impostor, fmt: f.version, native: a.native}))"
 )
 SAMPLE_REQUIRE_EXPECTED = {"a": "1.1.0", "b": "2.1.0", "c": "1.0.1", "u": "1.2.0", "core": "1.0.0", "impostor": False, "fmt": "1.2.0", "native": None}
