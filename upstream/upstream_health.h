@@ -63,4 +63,13 @@ class UpstreamHealth {
   Millis limitedUntil_ = 0;  // 429: no calls until then
 };
 
+// Stale-if-error: may an answer fetched at `fetchedMs` with `ttlMs` still be
+// served at `nowMs` while the upstream fails? `maxStaleMs` is the config's
+// max_stale (0 = never, UINT64_MAX = forever). One rule for every front end.
+inline bool staleServable(Millis nowMs, Millis fetchedMs, Millis ttlMs, std::uint64_t maxStaleMs) {
+  if (maxStaleMs == UINT64_MAX) return true;
+  if (maxStaleMs == 0) return false;
+  return nowMs - (fetchedMs + ttlMs) <= static_cast<Millis>(maxStaleMs);
+}
+
 }  // namespace hoard

@@ -85,10 +85,8 @@ class PackumentRequest final : public http::RequestContext {
   }
 
   bool staleAllowed() const {
-    const auto maxStale = upstream_.config.maxStaleMs;
-    if (maxStale == conf::kForever) return true;
-    return svc_.clock()->nowMs() - (known_->fetchedMs + known_->ttlMs) <=
-           static_cast<Millis>(maxStale);
+    return staleServable(svc_.clock()->nowMs(), known_->fetchedMs, known_->ttlMs,
+                         upstream_.config.maxStaleMs);
   }
 
   void refresh() {

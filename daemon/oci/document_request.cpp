@@ -50,10 +50,8 @@ void DocumentRequest::onResponse(SmallResponse r) {
 }
 
 bool DocumentRequest::staleAllowed() const {
-  const auto maxStale = target_.upstream->config.maxStaleMs;
-  if (maxStale == conf::kForever) return true;
-  const Millis expiredFor = svc_.clock()->nowMs() - (cached_->fetchedMs + cached_->ttlMs);
-  return expiredFor <= static_cast<Millis>(maxStale);
+  return staleServable(svc_.clock()->nowMs(), cached_->fetchedMs, cached_->ttlMs,
+                       target_.upstream->config.maxStaleMs);
 }
 
 void DocumentRequest::serve(const CachedDocument& doc, const char* result) {

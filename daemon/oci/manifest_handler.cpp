@@ -115,10 +115,8 @@ class ManifestRequest final : public http::RequestContext {
 
   // max_stale bounds how long past its TTL a tag may stand in for the upstream.
   bool staleAllowed(const RefEntry& ref) const {
-    const auto maxStale = target_.upstream->config.maxStaleMs;
-    if (maxStale == conf::kForever) return true;
-    const Millis expiredFor = svc_.clock()->nowMs() - (ref.fetchedMs + ref.ttlMs);
-    return expiredFor <= static_cast<Millis>(maxStale);
+    return staleServable(svc_.clock()->nowMs(), ref.fetchedMs, ref.ttlMs,
+                         target_.upstream->config.maxStaleMs);
   }
 
   void serveStale() {

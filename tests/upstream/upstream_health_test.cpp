@@ -64,3 +64,12 @@ TEST_CASE("offline never admits") {
   UpstreamHealth h(std::make_shared<ManualClock>(), 3, 1'000, true);
   CHECK(h.admit() == UpstreamGate::Offline);
 }
+
+TEST_CASE("max_stale bounds stale serving past the TTL; 0 never, UINT64_MAX forever") {
+  // fetched at 1000 with a 100 ms TTL: expired from 1100 on
+  CHECK_FALSE(staleServable(1100, 1000, 100, 0));  // 0 = never, even at the moment of expiry
+  CHECK_FALSE(staleServable(1101, 1000, 100, 0));
+  CHECK(staleServable(1600, 1000, 100, 500));
+  CHECK_FALSE(staleServable(1601, 1000, 100, 500));
+  CHECK(staleServable(1'000'000'000, 1000, 100, UINT64_MAX));
+}
