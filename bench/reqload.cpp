@@ -58,8 +58,8 @@ struct Stats {
   unsigned long long responses = 0;
   unsigned long long unfinished = 0;  // requests still unanswered at the deadline
   double unfinishedMaxMs = 0;         // the oldest of them, ms (a stall the percentiles miss)
-  unsigned long long bad = 0;     // complete answers that were not 200 + expected length
-  unsigned long long errors = 0;  // connect/read/write failures, closes, malformed answers
+  unsigned long long bad = 0;         // complete answers that were not 200 + expected length
+  unsigned long long errors = 0;      // connect/read/write failures, closes, malformed answers
   std::vector<uint32_t> latUs;
 };
 
