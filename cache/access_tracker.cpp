@@ -68,7 +68,7 @@ void AccessTracker::startFlush(bool force) {
         if (batch.empty()) return {};  // flush() with nothing pending: completes asynchronously
         return index->touchBlobs(batch);
       },
-      [this, waiters = std::move(waiters)](Result r) mutable {
+      [this, waiters = std::move(waiters)](const Result& r) mutable {
         inFlight_ = false;
         ++flushes_;
         if (!r) ++failedFlushes_;

@@ -129,7 +129,7 @@ class TarballRequest final : public http::RequestContext {
                       std::make_unique<TarballOrigin>(svc_, upstream_, src));
   }
 
-  void fetchPackument(PackumentEntryPtr known) {
+  void fetchPackument(const PackumentEntryPtr& known) {
     if (!PackumentFetch::running(svc_, refKey_)) {
       auto gate = svc_.admit(upstream_);
       if (gate != UpstreamGate::Allow && gate != UpstreamGate::Probe) {

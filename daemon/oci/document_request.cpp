@@ -25,10 +25,10 @@ void DocumentRequest::start() {
   }
   svc_.countUpstreamRequest(upstream, spec_.kind);
   transfer_ = fetchSmall(*upstream.client, spec_.request, spec_.maxBytes,
-                         [this](SmallResponse r) { onResponse(std::move(r)); });
+                         [this](const SmallResponse& r) { onResponse(r); });
 }
 
-void DocumentRequest::onResponse(SmallResponse r) {
+void DocumentRequest::onResponse(const SmallResponse& r) {
   svc_.recordOutcome(*target_.upstream, r.status, r.error, r.head.header("retry-after"));
   if (r.error == FetchError::None) {
     if (auto doc = spec_.accept(r)) {

@@ -35,7 +35,7 @@ class DocumentRequest final : public http::RequestContext {
   void start();
 
  private:
-  void onResponse(SmallResponse r);
+  void onResponse(const SmallResponse& r);
   bool staleAllowed() const;
   void serve(const CachedDocument& doc, const char* result);
 
