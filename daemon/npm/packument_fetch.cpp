@@ -145,7 +145,9 @@ void PackumentFetch::complete(PackumentResult result) {
   }
   if (result.entry) {
     auto& entries = svc_.entries();
-    if (entries.size() > 10000) entries.clear();  // a crude bound; entries reload from disk
+    // A crude bound (4096 entries, each holding at most 4 x 32 KiB in memory);
+    // dropped entries reload from disk.
+    if (entries.size() > 4096) entries.clear();
     entries[refKey_] = result.entry;
     entries[anyMountKey_] = result.entry;
   }

@@ -155,6 +155,14 @@ class PackumentRequest final : public http::RequestContext {
       ex_.finish();
       return;
     }
+    const auto& inMemory = corgi ? (gzip ? entry->corgiGzipBytes : entry->corgiBytes)
+                                 : (gzip ? entry->fullGzipBytes : entry->fullBytes);
+    if (inMemory) {
+      ex_.sendHead(200, std::move(h), inMemory->size());
+      if (!ex_.isHead()) ex_.sendBody(*inMemory);
+      ex_.finish();
+      return;
+    }
     pending_ = svc_.store().open(
         d, "application/json",
         [this, h = std::move(h), entry, result](std::expected<OpenBlob, StoreError> r) mutable {

@@ -9,6 +9,13 @@ namespace hoard::npm {
 
 namespace {
 
+constexpr std::size_t kInMemoryVariantBytes = 32 * 1024;
+
+std::shared_ptr<const std::string> keepIfSmall(const std::string& bytes) {
+  if (bytes.empty() || bytes.size() > kInMemoryVariantBytes) return nullptr;
+  return std::make_shared<const std::string>(bytes);
+}
+
 constexpr const char* kIndexType = "application/vnd.hoard.npm-packument-index+json";
 
 std::expected<Digest, std::string> putBytes(BlobStore& store, const std::string& bytes,
@@ -78,6 +85,10 @@ std::expected<PackumentEntryPtr, std::string> storePackument(
   entry->corgi = *corgi;
   entry->corgiGzip = *corgiGz;
   entry->tarballs = doc.tarballs;
+  entry->fullBytes = keepIfSmall(doc.full);
+  entry->fullGzipBytes = keepIfSmall(doc.fullGzip);
+  entry->corgiBytes = keepIfSmall(doc.corgi);
+  entry->corgiGzipBytes = keepIfSmall(doc.corgiGzip);
   entry->upstreamEtag = std::move(upstreamEtag);
   entry->fetchedMs = nowMs;
   entry->ttlMs = ttlMs;
@@ -131,6 +142,10 @@ std::optional<PackumentEntryPtr> loadPackument(BlobStore& store, const std::stri
   entry->corgi = *corgi;
   entry->corgiGzip = *corgiGz;
   entry->upstreamEtag = index.value("etag", std::string());
+  entry->fullBytes = keepIfSmall(readAll(store, entry->full, kInMemoryVariantBytes));
+  entry->fullGzipBytes = keepIfSmall(readAll(store, entry->fullGzip, kInMemoryVariantBytes));
+  entry->corgiBytes = keepIfSmall(readAll(store, entry->corgi, kInMemoryVariantBytes));
+  entry->corgiGzipBytes = keepIfSmall(readAll(store, entry->corgiGzip, kInMemoryVariantBytes));
   if (auto t = index.find("tarballs"); t != index.end() && t->is_object()) {
     for (auto& [file, v] : t->items()) {
       if (!v.is_array() || v.size() != 3) continue;

@@ -21,6 +21,9 @@ struct PackumentEntry {
   Digest raw;  // the upstream's document as received: rewritten again for another mount URL
   Digest full, fullGzip, corgi, corgiGzip;
   std::map<std::string, TarballSource> tarballs;
+  // The served variants' bytes when small (most packuments): answered from
+  // memory on the loop, with no file open per request. Null when large.
+  std::shared_ptr<const std::string> fullBytes, fullGzipBytes, corgiBytes, corgiGzipBytes;
   std::string upstreamEtag;
   Millis fetchedMs = 0;
   Millis ttlMs = 0;
