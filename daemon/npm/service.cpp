@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/log.h"
+#include "daemon/upstream_outcome.h"
 
 namespace hoard::npm {
 
@@ -75,19 +76,8 @@ UpstreamGate NpmService::admit(NpmUpstream& upstream) {
 
 void NpmService::recordOutcome(NpmUpstream& upstream, long status, FetchError error,
                                std::string_view retryAfter) {
-  auto& h = *upstream.health;
-  if (error == FetchError::Aborted) return;
-  if (error != FetchError::None || status >= 500) {
-    h.recordFailure();
-    metrics().add("hoard_upstream_errors_total{upstream=\"" + upstream.config.name + "\"}");
-    return;
-  }
-  if (status == 429) {
-    h.recordRateLimited(retryAfter);
-    logWarn("upstream " + upstream.config.name + " answered 429");
-    return;
-  }
-  h.recordSuccess();
+  recordUpstreamOutcome(*upstream.health, metrics(), upstream.config.name, status, error,
+                        retryAfter);
 }
 
 void NpmService::countUpstreamRequest(const NpmUpstream& upstream, std::string_view kind) {

@@ -2,6 +2,7 @@
 
 #include "daemon/log.h"
 #include "daemon/oci/responses.h"
+#include "daemon/upstream_outcome.h"
 
 namespace hoard::oci {
 
@@ -49,26 +50,8 @@ UpstreamGate OciService::admit(OciUpstream& upstream) {
 
 void OciService::recordOutcome(OciUpstream& upstream, long status, FetchError error,
                                std::string_view retryAfter) {
-  auto& h = *upstream.health;
-  if (error == FetchError::Aborted) return;  // we cancelled it; says nothing about the upstream
-  if (error != FetchError::None || status >= 500) {
-    bool wasClosed = h.admitWouldAllow();
-    h.recordFailure();
-    metrics().add("hoard_upstream_errors_total{upstream=\"" + upstream.config.name + "\"}");
-    if (wasClosed && !h.admitWouldAllow()) {
-      metrics().add("hoard_breaker_opened_total{upstream=\"" + upstream.config.name + "\"}");
-      logWarn("upstream " + upstream.config.name + " failing: circuit breaker open");
-    }
-    return;
-  }
-  if (status == 429) {
-    h.recordRateLimited(retryAfter);
-    metrics().add("hoard_upstream_rate_limited_total{upstream=\"" + upstream.config.name + "\"}");
-    logWarn("upstream " + upstream.config.name + " answered 429; calls paused for " +
-            std::to_string(h.retryAfterMs() / 1000) + " s");
-    return;
-  }
-  h.recordSuccess();
+  recordUpstreamOutcome(*upstream.health, metrics(), upstream.config.name, status, error,
+                        retryAfter);
 }
 
 void OciService::countUpstreamRequest(const OciUpstream& upstream, std::string_view kind) {
