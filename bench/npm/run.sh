@@ -1,0 +1,523 @@
+#!/usr/bin/env bash
+# bench/npm/run.sh [--quick] [--no-build] [--keep] [--install-reps N] [--out FILE]
+#
+# Issue 4's benchmark. One run, one machine, 127.0.0.1 only: hoard vs Verdaccio 6.8.0 vs nginx
+# (the ceiling: hoard's own rewritten packument bytes, gzip, served as static files), hoard and
+# Verdaccio in front of the same fixture npm upstreams (tests/fixtures/npm_registry.py: a public one
+# with the sample packages, a private one for @acme/*, routed the same way in both). Measures
+#   1. warm packument GET req/s of fixture-a, c=50 (wrk), full (Accept: application/json) and corgi
+#      (npm's install Accept list), both with Accept-Encoding: gzip; ratios vs nginx
+#   2. warm `npm install --prefer-online` wall time of the sample project (fresh project directory,
+#      no lockfile, so npm resolves the whole tree), server cache warm, two client states:
+#        cold client: an empty npm cache each time: every packument and tarball comes from the server
+#        warm client: the npm cache of an earlier install through the same server: packuments are
+#                     revalidated with the server (--prefer-online), tarballs come from npm's cache
+#      plus, once per server, the first install of all (server and client cold), for reference
+# and writes bench/npm/RESULTS.md (figures, ratios, machine, date, the command).
+#
+# Not a test: nothing here is registered with ctest. Every phase is time-bounded and every
+# process this script starts is killed on exit (normal end, error or Ctrl-C).
+#
+#   --quick     ~1 minute: 1 round of 2 s wrk phases, 1 install per scenario;
+#               writes build-bench/npm-RESULTS-quick.md
+#   --no-build  use the existing build-bench/hoard
+#   --keep      keep the work directory (logs, stores, configs, npm logs) for inspection
+#   --install-reps N  installs per scenario and server (default 3; the report takes the median)
+#   --out FILE  write the report there instead
+#
+# Verdaccio is installed once into build-bench/verdaccio/ by `npm install` with the machine's own
+# npm configuration (the only use of a registry outside 127.0.0.1; the registry is whatever
+# `npm config get registry` says). Node 20 needs node-fetch pinned to 2.7.0 (an override).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+CMDLINE="bench/npm/run.sh${*:+ $*}"
+QUICK=0 NO_BUILD=0 KEEP=0 OUT="" REPS_OPT=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --no-build) NO_BUILD=1 ;;
+    --keep) KEEP=1 ;;
+    --out) OUT="$2"; shift ;;
+    --install-reps) REPS_OPT="$2"; shift ;;
+    *) echo "usage: bench/npm/run.sh [--quick] [--no-build] [--keep] [--install-reps N] [--out FILE]" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [[ $QUICK == 1 ]]; then
+  ROUNDS=1 WRK_SECS=2 INSTALL_REPS=1
+  OUT=${OUT:-$ROOT/build-bench/npm-RESULTS-quick.md}
+else
+  ROUNDS=3 WRK_SECS=4 INSTALL_REPS=3
+  OUT=${OUT:-$HERE/RESULTS.md}
+fi
+[[ -z $REPS_OPT ]] || INSTALL_REPS=$REPS_OPT
+[[ $INSTALL_REPS =~ ^[1-9][0-9]*$ ]] || { echo "bench/npm: --install-reps wants a positive number" >&2; exit 2; }
+WRK_CONNS=50 WRK_THREADS=2
+# Packument freshness in both proxies (hoard manifest_ttl, Verdaccio uplink maxage): long enough
+# that nothing expires during the run, so "warm" is a pure cache hit in both; the fixtures'
+# request counters around each install show it.
+DOC_TTL=10m
+VERDACCIO_VERSION=6.8.0
+PY=/usr/bin/python3
+export PYTHONDONTWRITEBYTECODE=1  # the helpers import tests/fixtures/npm_registry.py: no caches in the tree
+BUILD=$ROOT/build-bench
+HOARD=$BUILD/hoard
+VDIR=$BUILD/verdaccio
+VERDACCIO=$VDIR/node_modules/.bin/verdaccio
+FIXTURE=$ROOT/tests/fixtures/npm_registry.py
+CHECK=$HERE/npmcheck.py
+DOC=fixture-a
+ACCEPT_FULL='application/json'
+# What npm sends for packuments when it wants the abbreviated document (npm-registry-fetch).
+ACCEPT_CORGI='application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*'
+CTYPE_FULL=application/json
+CTYPE_CORGI=application/vnd.npm.install-v1+json
+
+for tool in /usr/sbin/nginx /usr/bin/wrk curl cmake node npm "$PY"; do
+  command -v "$tool" >/dev/null || { echo "bench/npm: missing $tool (packaging/install-deps.sh installs it)" >&2; exit 1; }
+done
+NPM_BIN=$(command -v npm)
+
+WORK=$(mktemp -d /tmp/hoard-npm-bench.XXXXXX)
+RES=$WORK/results.env   # key=value lines, turned into the report at the end
+: >"$RES"
+PIDS=()
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ $KEEP == 1 ]]; then echo "bench/npm: work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '[bench/npm %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+put() { printf '%s=%s\n' "$1" "$2" >>"$RES"; }
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+wait_http() {  # wait_http URL NAME PID [SECONDS]: until any HTTP answer (default 15 s)
+  local n=$((${4:-15} * 10))
+  for _ in $(seq "$n"); do
+    kill -0 "$3" 2>/dev/null || { log "$2 exited during start-up"; return 1; }
+    curl -s -o /dev/null --max-time 1 "$1" && return 0
+    sleep 0.1
+  done
+  log "$2 did not answer $1 within ${4:-15} s"
+  return 1
+}
+
+# CPU seconds (user+sys) used so far by a process and its direct children (nginx workers).
+cpu_secs() {
+  local total=0 p
+  for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    [[ -r /proc/$p/stat ]] || continue
+    total=$((total + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' /proc/"$p"/stat)))
+  done
+  awk -v t="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
+cpu_delta() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+peak_rss_mib() {  # largest VmHWM of the process and its children, MiB
+  local p m=0 v
+  for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    v=$(awk '/^VmHWM/ {print $2}' /proc/"$p"/status 2>/dev/null || echo 0)
+    [[ -n $v && $v -gt $m ]] && m=$v
+  done
+  echo $((m / 1024))
+}
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+if awk -v l="${LOAD_BEFORE%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n * 0.5) }'; then
+  log "WARNING: load average is $LOAD_BEFORE on $(nproc) CPUs: other work will skew the figures"
+fi
+
+# ---------------------------------------------------------------- build / install
+HOARD_OK=0 HOARD_NOTE=""
+if [[ $NO_BUILD == 0 ]]; then
+  log "building hoard (Release) into build-bench/"
+  if cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DHOARD_BUILD_TESTS=OFF >"$WORK/build.log" 2>&1 &&
+    cmake --build "$BUILD" --target hoard -j"$(nproc)" >>"$WORK/build.log" 2>&1; then
+    HOARD_OK=1
+  else
+    HOARD_NOTE="build failed"
+    mkdir -p "$BUILD/bench" && cp "$WORK/build.log" "$BUILD/bench/npm-build.log"
+    log "hoard build FAILED (log: build-bench/bench/npm-build.log); continuing without hoard"
+    grep -m5 -E 'error|Error' "$WORK/build.log" >&2 || true
+  fi
+elif [[ -x $HOARD ]]; then
+  HOARD_OK=1
+else
+  HOARD_NOTE="no binary at build-bench/hoard"
+fi
+
+have_verdaccio() {
+  [[ -x $VERDACCIO ]] &&
+    [[ $(node -p "require('$VDIR/node_modules/verdaccio/package.json').version" 2>/dev/null) == "$VERDACCIO_VERSION" ]]
+}
+if ! have_verdaccio; then
+  log "installing Verdaccio $VERDACCIO_VERSION into build-bench/verdaccio/ (npm, the machine's own registry config)"
+  mkdir -p "$VDIR"
+  cat >"$VDIR/package.json" <<EOF
+{
+  "name": "hoard-bench-verdaccio",
+  "version": "1.0.0",
+  "private": true,
+  "description": "Verdaccio for bench/npm/run.sh; not part of hoard",
+  "dependencies": { "verdaccio": "$VERDACCIO_VERSION" },
+  "overrides": { "node-fetch": "2.7.0" }
+}
+EOF
+  (cd "$VDIR" && timeout 600 "$NPM_BIN" install --no-audit --no-fund --loglevel=error) >"$WORK/verdaccio-install.log" 2>&1 ||
+    { log "npm install of Verdaccio failed:"; tail -20 "$WORK/verdaccio-install.log" >&2; exit 1; }
+  have_verdaccio || { log "Verdaccio $VERDACCIO_VERSION is not at $VERDACCIO after the install"; exit 1; }
+fi
+
+# ---------------------------------------------------------------- fixture upstreams
+declare -A PID PORT BASE TBASE   # per server: pid, port, registry URL, tarball URL base
+start_fixture() {  # start_fixture NAME FLAG
+  local port
+  port=$(free_port)
+  "$PY" "$FIXTURE" --port "$port" "$2" >"$WORK/fixture-$1.log" 2>&1 &
+  PID[$1]=$!
+  PIDS+=("${PID[$1]}")
+  PORT[$1]=$port
+  # It packs every sample package with `npm pack` before it listens: give it time.
+  wait_http "http://127.0.0.1:$port/-/ping" "fixture $1" "${PID[$1]}" 90
+}
+log "starting the fixture npm upstreams (public: --sample, private: --private for @acme/*)"
+start_fixture pub --sample
+start_fixture priv --private
+UP_PUB=http://127.0.0.1:${PORT[pub]}
+UP_PRIV=http://127.0.0.1:${PORT[priv]}
+"$PY" "$CHECK" expected "$UP_PUB" "$UP_PRIV" "$WORK/expected.json"
+upstream_count() {  # all recorded requests of both fixtures so far
+  local n=0 u c
+  for u in "$UP_PUB" "$UP_PRIV"; do
+    c=$(curl -s --max-time 5 "$u/-/fixture/counts" | "$PY" -c 'import json,sys; print(sum(json.load(sys.stdin).values()))' 2>/dev/null || echo 0)
+    n=$((n + c))
+  done
+  echo "$n"
+}
+
+# ---------------------------------------------------------------- the servers under test
+SERVERS=()
+start_hoard() {
+  local d=$WORK/hoard
+  mkdir -p "$d/store"
+  # Port 0: hoard picks a free port and writes where it listens to the ready file.
+  cat >"$d/hoard.yml" <<EOF
+listen: 127.0.0.1:0
+store: { path: $d/store }
+log: { access: "" }
+upstreams:
+  - name: npmjs
+    kind: npm
+    url: $UP_PUB
+    default: true
+    manifest_ttl: $DOC_TTL
+  - name: internal
+    kind: npm
+    url: $UP_PRIV
+    scopes: ["@acme"]
+    manifest_ttl: $DOC_TTL
+EOF
+  "$HOARD" serve --config "$d/hoard.yml" --ready-file "$d/ready" >"$d/log" 2>&1 &
+  PID[hoard]=$!
+  PIDS+=("${PID[hoard]}")
+  for _ in $(seq 150); do
+    [[ -s $d/ready ]] && break
+    kill -0 "${PID[hoard]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [[ ! -s $d/ready ]]; then
+    log "hoard did not write its ready file; log tail:"
+    tail -5 "$d/log" >&2 || true
+    return 1
+  fi
+  PORT[hoard]=$(sed -E 's/.*:([0-9]+)\s*$/\1/' "$d/ready")
+  BASE[hoard]=http://127.0.0.1:${PORT[hoard]}/npm/
+  TBASE[hoard]=http://127.0.0.1:${PORT[hoard]}/npm
+  wait_http "${BASE[hoard]}-/ping" hoard "${PID[hoard]}"
+}
+
+start_verdaccio() {
+  local d=$WORK/verdaccio port
+  port=$(free_port)
+  mkdir -p "$d/storage"
+  # No auth for reads; nobody may register (max_users: -1). Log level warn: hoard's access log is
+  # off too. Same scope routing as hoard: @acme/* only from the private upstream.
+  cat >"$d/config.yaml" <<EOF
+storage: $d/storage
+auth:
+  htpasswd:
+    file: $d/htpasswd
+    max_users: -1
+uplinks:
+  public:
+    url: $UP_PUB/
+    maxage: $DOC_TTL
+  private:
+    url: $UP_PRIV/
+    maxage: $DOC_TTL
+packages:
+  '@acme/*':
+    access: \$all
+    proxy: private
+  '**':
+    access: \$all
+    proxy: public
+listen: 127.0.0.1:$port
+web:
+  enable: false
+log: { type: stdout, format: pretty, level: warn }
+EOF
+  "$VERDACCIO" --config "$d/config.yaml" >"$d/log" 2>&1 &
+  PID[verdaccio]=$!
+  PIDS+=("${PID[verdaccio]}")
+  PORT[verdaccio]=$port
+  BASE[verdaccio]=http://127.0.0.1:$port/
+  TBASE[verdaccio]=http://127.0.0.1:$port
+  wait_http "${BASE[verdaccio]}-/ping" verdaccio "${PID[verdaccio]}" 30
+}
+
+if [[ $HOARD_OK == 1 ]]; then
+  if start_hoard; then SERVERS+=(hoard); else HOARD_OK=0 HOARD_NOTE="did not start (see log)"; fi
+fi
+start_verdaccio
+SERVERS+=(verdaccio)
+INSTALL_SERVERS=("${SERVERS[@]}")
+
+# ---------------------------------------------------------------- npm client
+# The system npm, isolated: its own HOME and npmrc (nothing from the machine's config, no proxy
+# variables), the server under test as the only registry, a cache directory given per install.
+NHOME=$WORK/npm-home
+mkdir -p "$NHOME"
+printf 'update-notifier=false\nfund=false\naudit=false\n' >"$NHOME/user.npmrc"
+: >"$NHOME/global.npmrc"
+npm_install() {  # npm_install SERVER PROJECT CACHE KEY: one timed install, checked, recorded
+  local s=$1 proj=$2 cache=$3 key=$4 t0 t1 rc=0 cpu0 up0 line
+  rm -rf "$proj"
+  "$PY" "$CHECK" project "$proj"
+  up0=$(upstream_count)
+  cpu0=$(cpu_secs "${PID[$s]}")
+  t0=$EPOCHREALTIME
+  (cd "$proj" && env -i PATH="$PATH" HOME="$NHOME" npm_config_userconfig="$NHOME/user.npmrc" \
+    npm_config_globalconfig="$NHOME/global.npmrc" timeout 120 "$NPM_BIN" install --registry "${BASE[$s]}" --cache "$cache" \
+    --logs-dir "$NHOME/logs" --prefer-online --no-audit --no-fund --no-update-notifier --loglevel=http \
+    --fetch-retries=0 --fetch-timeout=30000) >"$proj.npm.log" 2>&1 || rc=$?
+  t1=$EPOCHREALTIME
+  line="wall_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') rc=$rc"
+  line+=" server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")") upstream_requests=$(($(upstream_count) - up0))"
+  line+=" $("$PY" "$CHECK" install "$proj" "${TBASE[$s]}" "$WORK/expected.json" "$proj.npm.log")"
+  log "  install $key $s: $line"
+  put "${key}_$s" "$line"
+  if [[ $rc != 0 ]]; then tail -5 "$proj.npm.log" | sed 's/^/    npm: /' >&2; fi
+}
+
+rotated() {  # rotated ROUND SERVER...: the servers, rotated by ROUND places
+  local r=$1 i
+  shift
+  for ((i = 0; i < $#; i++)); do
+    local k=$(((i + r) % $# + 1))
+    printf '%s\n' "${!k}"
+  done
+}
+
+# npm's own files into the page cache, so that the first timed install does not pay for that.
+for _ in 1 2; do env -i PATH="$PATH" HOME="$NHOME" "$NPM_BIN" --version >/dev/null 2>&1 || true; done
+
+# The first install through each server: both caches cold (server and client). It fills the
+# server's cache and the client cache that the warm-client installs reuse.
+for s in "${INSTALL_SERVERS[@]}"; do
+  log "first install through $s (server and client cold)"
+  npm_install "$s" "$WORK/proj-$s-first" "$WORK/npmcache-$s-warm" first
+done
+
+# ---------------------------------------------------------------- nginx, the ceiling
+# hoard's own rewritten packument bytes as hoard sends them (gzip), one file per document;
+# nginx picks the file by Accept the way a registry must (corgi when Accept names npm's
+# abbreviated type) and sends it with the same Content-Type / Content-Encoding / Vary.
+start_nginx() {
+  local d=$WORK/nginx port v
+  port=$(free_port)
+  mkdir -p "$d/tmp" "$d/root/_doc"
+  for v in full corgi; do
+    [[ -s $WORK/doc-hoard-$v.gz ]] || { log "nginx: no bytes of hoard's $v packument"; return 1; }
+    cp "$WORK/doc-hoard-$v.gz" "$d/root/_doc/$v.json.gz"
+  done
+  cat >"$d/nginx.conf" <<EOF
+$([[ $(id -u) == 0 ]] && echo 'user root;')
+worker_processes 2;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_requests 100000;
+  keepalive_timeout 65;
+  client_body_temp_path $d/tmp/body;
+  proxy_temp_path $d/tmp/proxy;
+  fastcgi_temp_path $d/tmp/fastcgi;
+  uwsgi_temp_path $d/tmp/uwsgi;
+  scgi_temp_path $d/tmp/scgi;
+  types { }
+  map \$http_accept \$npm_doc {
+    default full;
+    "~application/vnd\\.npm\\.install-v1\\+json" corgi;
+  }
+  server {
+    listen 127.0.0.1:$port;
+    root $d/root;
+    location = /npm/$DOC { rewrite ^ /_doc/\$npm_doc.json.gz last; }
+    location = /_doc/full.json.gz {
+      internal;
+      default_type "application/json; charset=utf-8";
+      add_header Content-Encoding gzip;
+      add_header Vary "Accept, Accept-Encoding";
+    }
+    location = /_doc/corgi.json.gz {
+      internal;
+      default_type "application/vnd.npm.install-v1+json; charset=utf-8";
+      add_header Content-Encoding gzip;
+      add_header Vary "Accept, Accept-Encoding";
+    }
+  }
+}
+EOF
+  /usr/sbin/nginx -c "$d/nginx.conf" -p "$d" -g 'daemon off;' >"$d/stdout.log" 2>&1 &
+  PID[nginx]=$!
+  PIDS+=("${PID[nginx]}")
+  PORT[nginx]=$port
+  BASE[nginx]=http://127.0.0.1:$port/npm/
+  # The bytes are hoard's: their tarball URLs point at hoard, and that is what is checked.
+  TBASE[nginx]=${TBASE[hoard]}
+  wait_http "http://127.0.0.1:$port/npm/$DOC" nginx "${PID[nginx]}"
+}
+
+# Check each server's packuments before timing it (and save hoard's bytes for nginx).
+declare -A STATUS
+check_docs() {  # check_docs SERVER
+  local s=$1 ok=1 v line acc ct
+  for v in full corgi; do
+    if [[ $v == full ]]; then acc=$ACCEPT_FULL ct=$CTYPE_FULL; else acc=$ACCEPT_CORGI ct=$CTYPE_CORGI; fi
+    line=$("$PY" "$CHECK" doc "${BASE[$s]}$DOC" "$acc" "$ct" "${TBASE[$s]}" "$WORK/doc-$s-$v.gz")
+    log "  $s $v+gzip: $line"
+    put "doc_${v}_$s" "$line"
+    [[ $line == ok=1* ]] || ok=0
+  done
+  STATUS[$s]=$ok
+  put "check_$s" "$ok"
+}
+for s in "${SERVERS[@]}"; do
+  log "checking $s's packuments of $DOC (port ${PORT[$s]})"
+  check_docs "$s"
+done
+if [[ $HOARD_OK == 1 && ${STATUS[hoard]} == 1 ]]; then
+  if start_nginx; then
+    SERVERS+=(nginx)
+    log "checking nginx's packuments of $DOC (port ${PORT[nginx]})"
+    check_docs nginx
+  fi
+else
+  log "no nginx ceiling: it serves hoard's bytes, and hoard has none"
+fi
+
+# ---------------------------------------------------------------- 1. warm packument req/s
+# The machine may be shared, so each measurement runs in ROUNDS short rounds with the servers
+# interleaved (and their order rotated per round); the report takes the median round.
+for v in full corgi; do
+  if [[ $v == full ]]; then acc=$ACCEPT_FULL; else acc=$ACCEPT_CORGI; fi
+  cat >"$WORK/$v.lua" <<EOF
+wrk.method = "GET"
+wrk.headers["Accept"] = "$acc"
+wrk.headers["Accept-Encoding"] = "gzip"
+wrk.headers["User-Agent"] = "npm/11 node/v20 linux x64 workspaces/false"
+EOF
+done
+run_wrk() {  # run_wrk SERVER VARIANT ROUND
+  local s=$1 v=$2 r=$3 out=$WORK/$1.$2.r$3.wrk cpu0 line
+  cpu0=$(cpu_secs "${PID[$s]}")
+  timeout $((WRK_SECS + 30)) /usr/bin/wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WRK_SECS}s" --timeout 10s --latency \
+    -s "$WORK/$v.lua" "${BASE[$s]}$DOC" >"$out" 2>&1 || true
+  line="req_per_s=$(awk '/^Requests\/sec:/ { print $2 }' "$out")"
+  line+=" lat_avg=$(awk '$1 == "Latency" { print $2; exit }' "$out") lat_p99=$(awk '$1 == "99%" { print $2 }' "$out")"
+  line+=" non2xx=$(awk '/Non-2xx or 3xx/ { print $NF }' "$out") sockerr=$(awk '/Socket errors:/ { gsub(/[ ,]+/, ""); sub(/^Socketerrors:/, ""); print }' "$out")"
+  line+=" requests=$(awk '/requests in/ { print $1 }' "$out") read=$(awk '/requests in/ { print $5 }' "$out")"
+  line+=" server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")")"
+  log "  wrk $v+gzip $s: $line"
+  put "pk_${v}_r${r}_$s" "$line"
+}
+for ((r = 1; r <= ROUNDS; r++)); do
+  for v in full corgi; do
+    log "packument GET $v+gzip (wrk) round $r/$ROUNDS: c=$WRK_CONNS, ${WRK_SECS}s per server"
+    for s in $(rotated "$r" "${SERVERS[@]}"); do run_wrk "$s" "$v" "$r"; done
+  done
+done
+
+# ---------------------------------------------------------------- 2. warm npm install
+for ((r = 1; r <= INSTALL_REPS; r++)); do
+  log "npm install round $r/$INSTALL_REPS (server warm): cold client cache, then warm client cache"
+  for s in $(rotated "$r" "${INSTALL_SERVERS[@]}"); do
+    npm_install "$s" "$WORK/proj-$s-cold-r$r" "$WORK/npmcache-$s-cold-r$r" "inst_cold_r$r"
+    rm -rf "$WORK/npmcache-$s-cold-r$r"
+    npm_install "$s" "$WORK/proj-$s-warm-r$r" "$WORK/npmcache-$s-warm" "inst_warm_r$r"
+  done
+done
+
+for s in "${SERVERS[@]}"; do
+  put "rss_$s" "$(peak_rss_mib "${PID[$s]}")"
+  if kill -0 "${PID[$s]}" 2>/dev/null; then put "alive_$s" 1; else put "alive_$s" 0; log "$s EXITED during the run"; fi
+done
+
+# ---------------------------------------------------------------- report
+head_commit() {  # the checked-out commit, short, read from .git without running git
+  local g=$ROOT/.git ref c=""
+  [[ -f $g ]] && g=$(sed -n 's/^gitdir: //p' "$g")
+  ref=$(cat "$g/HEAD" 2>/dev/null || true)
+  if [[ $ref == ref:* ]]; then
+    ref=${ref#ref: }
+    c=$(cat "$g/$ref" 2>/dev/null || awk -v r="$ref" '$2 == r { print $1 }' "$g/packed-refs" 2>/dev/null || true)
+  else
+    c=$ref
+  fi
+  if [[ -n $c ]]; then echo "${c:0:7}"; else echo unknown; fi
+}
+put load_before "$LOAD_BEFORE"
+put load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
+put hoard_ok "$HOARD_OK"
+put hoard_note "$HOARD_NOTE"
+put quick "$QUICK"
+put cmdline "$CMDLINE"
+put date "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+put nproc "$(nproc)"
+put cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+put mem "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+put kernel "$(uname -r)"
+put commit "$(head_commit)"
+put nginx_version "$(/usr/sbin/nginx -v 2>&1 | sed 's/.*version: //')"
+put verdaccio_version "$(node -p "require('$VDIR/node_modules/verdaccio/package.json').version")"
+put node_version "$(node --version)"
+put npm_version "$("$NPM_BIN" --version)"
+put wrk_version "$(/usr/bin/wrk --version 2>&1 | head -1 | awk '{print $2}')"
+put rounds "$ROUNDS"
+put install_reps "$INSTALL_REPS"
+put wrk_secs "$WRK_SECS"
+put wrk_conns "$WRK_CONNS"
+put packument_ttl "$DOC_TTL"
+put doc "$DOC"
+
+mkdir -p "$(dirname "$OUT")"
+"$PY" "$HERE/report.py" "$RES" "$OUT"
+log "wrote $OUT"
