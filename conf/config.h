@@ -38,6 +38,9 @@ struct UpstreamConfig {
   // npm: the scopes ("@acme") this upstream answers for. A scoped package routed here never
   // falls back to another upstream (dependency-confusion defence).
   std::vector<std::string> scopes;
+  // pypi: origins (http(s)://host[:port]) besides the index's own that files may be fetched
+  // from, e.g. https://files.pythonhosted.org. Nothing else a page points at is ever fetched.
+  std::vector<std::string> fileHosts;
   std::optional<UpstreamAuth> auth;
   std::uint64_t manifestTtlMs = 5 * 60 * 1000;  // "manifest_ttl: 5m"
   std::uint64_t connectTimeoutMs = 10000;       // "connect_timeout"

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <utility>
 
+#include "upstream/basic_auth.h"
 #include "upstream/www_authenticate.h"
 
 namespace hoard {
@@ -13,36 +14,6 @@ namespace hoard {
 namespace {
 
 constexpr std::size_t kMaxTokenResponse = 1 << 20;
-
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    auto n = (static_cast<unsigned char>(in[i]) << 16) |
-             (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += kAlphabet[n & 63];
-  }
-  if (i + 1 == in.size()) {
-    auto n = static_cast<unsigned char>(in[i]) << 16;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    auto n =
-        (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
 
 std::string urlEncode(std::string_view in) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -201,7 +172,7 @@ OciClient::~OciClient() {
 }
 
 std::string OciClient::basicHeader() const {
-  return "Basic " + base64(settings_.auth->username + ":" + settings_.auth->password);
+  return basicAuthorization(settings_.auth->username, settings_.auth->password);
 }
 
 HttpClient::Handle OciClient::fetch(OciRequest req, HttpCallbacks cb) {

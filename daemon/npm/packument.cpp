@@ -125,7 +125,7 @@ std::expected<RewrittenPackument, std::string> rewritePackument(std::string_view
             }
           }
           if (!file.empty() && digest) {
-            out.tarballs[file] = TarballSource{url, *digest};
+            out.tarballs[file] = FileSource{url, *digest};
             *tarball = base + file;
           }
         }

@@ -13,17 +13,14 @@
 #include <string_view>
 
 #include "cache/digest.h"
+#include "daemon/document/file_source.h"
 
 namespace hoard::npm {
 
-struct TarballSource {
-  std::string url;  // where the upstream packument said the tarball is
-  Digest digest;    // dist.integrity sha512, else dist.shasum sha1
-};
-
 struct RewrittenPackument {
   std::string full, fullGzip, corgi, corgiGzip;
-  std::map<std::string, TarballSource> tarballs;  // file name -> source
+  // file name -> upstream URL and digest (dist.integrity sha512, else dist.shasum sha1)
+  std::map<std::string, FileSource> tarballs;
 };
 
 // `packageName` as the client names it ("left-pad", "@acme/widget");

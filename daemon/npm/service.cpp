@@ -8,13 +8,6 @@
 namespace hoard::npm {
 
 namespace {
-std::string originOf(const std::string& url) {
-  auto scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  auto slash = url.find('/', scheme + 3);
-  return slash == std::string::npos ? url : url.substr(0, slash);
-}
-
 bool isHostChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
          c == '-' || c == ':' || c == '[' || c == ']';
@@ -31,21 +24,18 @@ void respondNpmError(http::Exchange& ex, int status, std::string_view message,
 
 NpmService::NpmService(Deps deps, const std::vector<conf::UpstreamConfig>& upstreams,
                        bool globalOffline, std::string publicUrl)
-    : deps_(std::move(deps)), publicUrl_(std::move(publicUrl)) {
+    : deps_(std::move(deps)),
+      publicUrl_(std::move(publicUrl)),
+      documents_({deps_.loop, deps_.store, deps_.http, deps_.clock, deps_.metrics}) {
   for (const auto& u : upstreams) {
     if (u.kind != conf::UpstreamKind::Npm) continue;
-    auto up = std::make_unique<NpmUpstream>();
-    up->config = u;
-    up->origin = originOf(u.url);
-    up->health = std::make_unique<UpstreamHealth>(deps_.clock, u.breakerFailures,
-                                                  static_cast<Millis>(u.breakerCooldownMs),
-                                                  globalOffline || u.offline);
+    auto up = makeFrontUpstream(u, deps_.clock, globalOffline);
     if (u.isDefault) default_ = up.get();
     upstreams_.push_back(std::move(up));
   }
 }
 
-NpmUpstream* NpmService::route(const NpmPath& path) {
+FrontUpstream* NpmService::route(const NpmPath& path) {
   if (!path.scope.empty()) {
     for (auto& u : upstreams_) {
       for (const auto& s : u->config.scopes) {
@@ -70,19 +60,17 @@ std::string NpmService::mountUrl(const http::Request& req) const {
   return scheme + "://" + std::string(host) + "/npm";
 }
 
-UpstreamGate NpmService::admit(NpmUpstream& upstream) {
-  return upstream.health->admit();
+OutcomeRecorder NpmService::outcomeRecorder(FrontUpstream& upstream) {
+  FrontUpstream* up = &upstream;
+  Metrics* metrics = deps_.metrics;
+  return [up, metrics](long status, FetchError error, std::string_view retryAfter) {
+    recordUpstreamOutcome(*up->health, *metrics, up->config.name, status, error, retryAfter);
+  };
 }
 
-void NpmService::recordOutcome(NpmUpstream& upstream, long status, FetchError error,
-                               std::string_view retryAfter) {
-  recordUpstreamOutcome(*upstream.health, metrics(), upstream.config.name, status, error,
-                        retryAfter);
-}
-
-void NpmService::countUpstreamRequest(const NpmUpstream& upstream, std::string_view kind) {
-  metrics().add("hoard_upstream_requests_total{upstream=\"" + upstream.config.name + "\",kind=\"" +
-                std::string(kind) + "\"}");
+void NpmService::countUpstreamRequest(const FrontUpstream& upstream, std::string_view kind) {
+  deps_.metrics->add("hoard_upstream_requests_total{upstream=\"" + upstream.config.name +
+                     "\",kind=\"" + std::string(kind) + "\"}");
 }
 
 void NpmService::handle(http::Exchange& ex, std::string_view rest) {

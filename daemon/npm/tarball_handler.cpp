@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "cache/off_loop.h"
-#include "daemon/npm/packument_fetch.h"
+#include "daemon/npm/packument_source.h"
 #include "daemon/npm/service.h"
 
 namespace hoard::npm {
@@ -18,7 +18,7 @@ namespace {
 
 class TarballOrigin final : public BlobOrigin {
  public:
-  TarballOrigin(NpmService& svc, NpmUpstream& upstream, TarballSource source)
+  TarballOrigin(NpmService& svc, FrontUpstream& upstream, FileSource source)
       : svc_(svc), upstream_(upstream), source_(std::move(source)) {}
 
   http::Headers headers() const override {
@@ -42,7 +42,7 @@ class TarballOrigin final : public BlobOrigin {
     }
   }
   bool admit(http::Exchange& ex) override {
-    auto gate = svc_.admit(upstream_);
+    auto gate = upstream_.health->admit();
     if (gate == UpstreamGate::Allow || gate == UpstreamGate::Probe) return true;
     respondNpmError(ex, 503,
                     "tarball is not cached and upstream " + upstream_.config.name +
@@ -60,23 +60,17 @@ class TarballOrigin final : public BlobOrigin {
     return svc_.http().start(req, std::move(callbacks));
   }
   bool holdUntilVerified() const override { return true; }
-  OutcomeRecorder outcomeRecorder() const override {
-    NpmService* svc = &svc_;
-    NpmUpstream* upstream = &upstream_;
-    return [svc, upstream](long status, FetchError error, std::string_view retryAfter) {
-      svc->recordOutcome(*upstream, status, error, retryAfter);
-    };
-  }
+  OutcomeRecorder outcomeRecorder() const override { return svc_.outcomeRecorder(upstream_); }
 
  private:
   NpmService& svc_;
-  NpmUpstream& upstream_;
-  TarballSource source_;
+  FrontUpstream& upstream_;
+  FileSource source_;
 };
 
 class TarballRequest final : public http::RequestContext {
  public:
-  TarballRequest(NpmService& svc, http::Exchange& ex, NpmPath path, NpmUpstream& upstream)
+  TarballRequest(NpmService& svc, http::Exchange& ex, NpmPath path, FrontUpstream& upstream)
       : svc_(svc), ex_(ex), path_(std::move(path)), upstream_(upstream) {}
 
   void start() {
@@ -85,31 +79,26 @@ class TarballRequest final : public http::RequestContext {
       respondNpmError(ex_, 400, "unusable Host header");
       return;
     }
-    refKey_ = packumentKey(upstream_, path_.name, mountUrl_);
     // The tarball table does not depend on the URL hoard was reached by.
-    anyKey_ = anyMountKey(upstream_, path_.name);
-    if (auto it = svc_.entries().find(anyKey_); it != svc_.entries().end()) {
-      onEntry(it->second, false);
+    keys_ = packumentKeys(upstream_, path_.name, mountUrl_);
+    auto& docs = svc_.documents();
+    if (auto entry = docs.remembered(keys_.any)) {
+      onEntry(entry, false);
       return;
     }
-    BlobStore* store = &svc_.store().store();
-    std::string key = anyKey_;
-    pending_ = runOffLoop<std::optional<PackumentEntryPtr>>(
-        svc_.loop(), [store, key] { return loadPackument(*store, key); },
-        [this](std::optional<PackumentEntryPtr> loaded) {
-          if (loaded) svc_.entries()[anyKey_] = *loaded;
-          if (loaded) {
-            onEntry(*loaded, false);
-          } else {
-            fetchPackument(nullptr);
-          }
-        });
+    pending_ = docs.load({keys_.any, keys_.any}, {}, [this](DocumentEntryPtr loaded) {
+      if (loaded) {
+        onEntry(loaded, false);
+      } else {
+        fetchPackument(nullptr);
+      }
+    });
   }
 
  private:
-  void onEntry(const PackumentEntryPtr& entry, bool fresh) {
-    auto it = entry->tarballs.find(path_.file);
-    if (it == entry->tarballs.end()) {
+  void onEntry(const DocumentEntryPtr& entry, bool fresh) {
+    auto it = entry->files.find(path_.file);
+    if (it == entry->files.end()) {
       // Maybe published after our copy of the packument: look once more.
       if (!fresh) {
         fetchPackument(entry);
@@ -119,7 +108,7 @@ class TarballRequest final : public http::RequestContext {
       return;
     }
     const auto& src = it->second;
-    if (!src.url.starts_with(upstream_.origin + "/")) {
+    if (!upstream_.allowsUrl(src.url)) {
       respondNpmError(ex_, 502,
                       "the packument points this tarball outside upstream " +
                           upstream_.config.name + "; hoard does not follow it");
@@ -129,9 +118,10 @@ class TarballRequest final : public http::RequestContext {
                       std::make_unique<TarballOrigin>(svc_, upstream_, src));
   }
 
-  void fetchPackument(const PackumentEntryPtr& known) {
-    if (!PackumentFetch::running(svc_, refKey_)) {
-      auto gate = svc_.admit(upstream_);
+  void fetchPackument(const DocumentEntryPtr& known) {
+    auto& docs = svc_.documents();
+    if (!docs.fetching(keys_.ref)) {
+      auto gate = upstream_.health->admit();
       if (gate != UpstreamGate::Allow && gate != UpstreamGate::Probe) {
         if (known) {
           onEntry(known, true);
@@ -141,9 +131,10 @@ class TarballRequest final : public http::RequestContext {
         return;
       }
     }
-    pending_ = PackumentFetch::join(
-        svc_, upstream_, path_.name, mountUrl_, refKey_, known,
-        [this, known](const PackumentResult& r) {
+    pending_ = docs.fetch(
+        keys_, known,
+        packumentSource(upstream_, path_.name, mountUrl_, svc_.outcomeRecorder(upstream_)),
+        [this, known](const DocumentResult& r) {
           if (r.entry) {
             onEntry(r.entry, true);
           } else if (known) {
@@ -159,10 +150,9 @@ class TarballRequest final : public http::RequestContext {
   NpmService& svc_;
   http::Exchange& ex_;
   NpmPath path_;
-  NpmUpstream& upstream_;
+  FrontUpstream& upstream_;
   std::string mountUrl_;
-  std::string refKey_;
-  std::string anyKey_;
+  DocumentKeys keys_;
   CancelHandle pending_;
   http::RequestContextPtr blob_;  // the blob response, once the digest is known
 };
@@ -170,7 +160,7 @@ class TarballRequest final : public http::RequestContext {
 }  // namespace
 
 void handleTarball(NpmService& svc, http::Exchange& ex, const NpmPath& path,
-                   NpmUpstream& upstream) {
+                   FrontUpstream& upstream) {
   http::startContext<TarballRequest>(ex, svc, ex, path, upstream);
 }
 
