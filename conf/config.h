@@ -59,6 +59,8 @@ struct UpstreamConfig {
 };
 
 inline constexpr std::uint64_t kForever = UINT64_MAX;
+// PyPI project pages: "manifest_ttl" defaults to 10 minutes for kind pypi.
+inline constexpr std::uint64_t kPypiPageTtlMs = 10 * 60 * 1000;
 
 struct StoreConfig {
   std::string path;

@@ -18,6 +18,17 @@ UpstreamConfig dockerHub() {
   return u;
 }
 
+UpstreamConfig pypi() {
+  UpstreamConfig u;
+  u.name = "pypi";
+  u.kind = UpstreamKind::Pypi;
+  u.url = "https://pypi.org/simple";
+  u.fileHosts = {"https://files.pythonhosted.org"};
+  u.manifestTtlMs = kPypiPageTtlMs;
+  u.isDefault = true;
+  return u;
+}
+
 }  // namespace
 
 std::string defaultStorePath(const EnvLookup& env) {
@@ -45,10 +56,11 @@ std::vector<UpstreamConfig> defaultUpstreams(const EnvLookup& env) {
       ups.push_back(std::move(npm));
     }
   }
+  ups.push_back(pypi());
   // Ecosystem defaults go here, one function each like dockerHub(), added by their issues:
   // - npm: the URL comes ONLY from env("HOARD_NPM_UPSTREAM") (or the config file); never write
   //   the npm registry's host name in this repository. No variable -> no default npm upstream.
-  // - pypi, go: their public index / module proxy, marked isDefault for their kind.
+  // - go: the public module proxy, marked isDefault for its kind.
   return ups;
 }
 

@@ -32,6 +32,11 @@ std::string describeConfig(const Config& c) {
     }
     if (!u.prefix.empty()) line("    prefix: /v2/" + u.prefix + "/");
     // The password itself never reaches logs or terminals, not even its length.
+    if (!u.fileHosts.empty()) {
+      std::string hosts;
+      for (const auto& h : u.fileHosts) hosts += (hosts.empty() ? "" : ", ") + h;
+      line("    file_hosts: " + hosts);
+    }
     if (u.auth) line("    auth: " + u.auth->username + ":***");
     line("    manifest_ttl " + formatDuration(u.manifestTtlMs) + ", connect_timeout " +
          formatDuration(u.connectTimeoutMs) + ", idle_timeout " + formatDuration(u.idleTimeoutMs));

@@ -119,6 +119,16 @@ void resolveDefaults(std::vector<UpstreamConfig>& ups) {
   bool hasOciDefault = std::any_of(ups.begin(), ups.end(), [](const UpstreamConfig& u) {
     return u.kind == UpstreamKind::Oci && u.isDefault;
   });
+  // pypi: a single pypi upstream is the default one.
+  if (std::count_if(ups.begin(), ups.end(),
+                    [](const UpstreamConfig& u) { return u.kind == UpstreamKind::Pypi; }) == 1 &&
+      std::none_of(ups.begin(), ups.end(), [](const UpstreamConfig& u) {
+        return u.kind == UpstreamKind::Pypi && u.isDefault;
+      })) {
+    for (auto& u : ups) {
+      if (u.kind == UpstreamKind::Pypi) u.isDefault = true;
+    }
+  }
   if (hasOciDefault) return;
   for (auto& u : ups) {
     if (u.kind == UpstreamKind::Oci &&
@@ -445,6 +455,22 @@ class Binder {
                  u.scopes.push_back(std::move(scope));
                }
              }},
+            {"file_hosts",
+             [&](auto& k, auto& v, auto& p) {
+               if (!v.IsSequence()) {
+                 fail(k.Mark(), p, "expected a list of URLs like [\"https://files.example\"]");
+               }
+               for (std::size_t i = 0; i < v.size(); ++i) {
+                 const YAML::Node e = v[i];
+                 std::string ePath = indexed(p, i);
+                 if (!e.IsScalar())
+                   fail(e.Mark(), ePath, "expected a URL like https://files.example");
+                 std::string text = expand(e.Mark(), e, ePath);
+                 auto url = normalizeUpstreamUrl(text);
+                 if (!url) fail(e.Mark(), ePath, "invalid URL " + squote(text));
+                 u.fileHosts.push_back(std::move(*url));
+               }
+             }},
             {"max_stale",
              [&](auto& k, auto& v, auto& p) {
                if (v.IsScalar() && v.Scalar() == "forever") {
@@ -475,6 +501,13 @@ class Binder {
       if (auto m = marks.keys.find("scopes"); m != marks.keys.end()) {
         fail(m->second, joinKey(path, "scopes"), "only valid for kind npm");
       }
+    }
+    if (u.kind != UpstreamKind::Pypi) {
+      if (auto m = marks.keys.find("file_hosts"); m != marks.keys.end()) {
+        fail(m->second, joinKey(path, "file_hosts"), "only valid for kind pypi");
+      }
+    } else if (!marks.keys.contains("manifest_ttl")) {
+      u.manifestTtlMs = kPypiPageTtlMs;
     }
     if (u.kind != UpstreamKind::Oci) {
       for (std::string_view ociOnly : {"registries", "prefix"}) {

@@ -30,7 +30,7 @@ TEST_CASE("defaultStorePath prefers XDG_CACHE_HOME, then HOME, then /var/cache")
   CHECK(defaultStorePath(fakeEnv({{"HOME", ""}})) == "/var/cache/hoard");
 }
 
-TEST_CASE("defaultConfig: loopback listener and the Docker Hub upstream") {
+TEST_CASE("defaultConfig: loopback listener, Docker Hub and PyPI upstreams") {
   Config c = defaultConfig(fakeEnv({{"HOME", "/home/u"}}));
   CHECK(c.sourceFile.empty());
   CHECK(c.server.listen == "127.0.0.1:5050");
@@ -43,7 +43,7 @@ TEST_CASE("defaultConfig: loopback listener and the Docker Hub upstream") {
   CHECK(c.store.accessFlushMs == 30'000);
   CHECK(c.log.accessLog == "-");
   CHECK(c.log.level == "info");
-  REQUIRE(c.upstreams.size() == 1);
+  REQUIRE(c.upstreams.size() == 2);
   const UpstreamConfig& u = c.upstreams[0];
   CHECK(u.name == "dockerhub");
   CHECK(u.kind == UpstreamKind::Oci);
@@ -57,6 +57,12 @@ TEST_CASE("defaultConfig: loopback listener and the Docker Hub upstream") {
   CHECK(defaultUpstream(c, UpstreamKind::Npm) == nullptr);
   CHECK(findUpstream(c, "dockerhub") == &c.upstreams[0]);
   CHECK(findUpstream(c, "nope") == nullptr);
+  const UpstreamConfig& py = c.upstreams[1];
+  CHECK(py.kind == UpstreamKind::Pypi);
+  CHECK(py.url == "https://pypi.org/simple");
+  CHECK(py.fileHosts == std::vector<std::string>{"https://files.pythonhosted.org"});
+  CHECK(py.manifestTtlMs == 600'000);
+  CHECK(defaultUpstream(c, UpstreamKind::Pypi) == &c.upstreams[1]);
 }
 
 TEST_CASE("upstream kinds round-trip through their config spelling") {

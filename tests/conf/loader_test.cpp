@@ -139,7 +139,7 @@ TEST_CASE("conf/examples/hoard.yaml loads and sets every section") {
   CHECK(r->store.maxSizeBytes == 50ull << 30);
   CHECK(r->log.accessLog == "-");
   CHECK(r->log.level == "info");
-  REQUIRE(r->upstreams.size() == 3);
+  REQUIRE(r->upstreams.size() == 4);
   CHECK(r->upstreams[0].isDefault);
   CHECK(r->upstreams[0].prefix == "dockerhub");
   REQUIRE(r->upstreams[1].auth);
@@ -148,6 +148,9 @@ TEST_CASE("conf/examples/hoard.yaml loads and sets every section") {
   CHECK(r->upstreams[1].manifestTtlMs == 600'000);
   CHECK_FALSE(r->upstreams[2].isDefault);
   CHECK(r->upstreams[2].kind == UpstreamKind::Oci);
+  CHECK(r->upstreams[3].kind == UpstreamKind::Pypi);
+  CHECK(r->upstreams[3].isDefault);
+  CHECK(r->upstreams[3].fileHosts.size() == 1);
 
   // Without the variables the example still loads (hoard check-config works out of the box),
   // pulling from ghcr anonymously; HOARD_LISTEN overrides the listener.
@@ -177,9 +180,10 @@ TEST_CASE("no file content means built-in defaults") {
     REQUIRE(r);
     CHECK(r->server.listen == "127.0.0.1:5050");
     CHECK(r->store.path == "/home/t/.cache/hoard");
-    REQUIRE(r->upstreams.size() == 1);
+    REQUIRE(r->upstreams.size() == 2);
     CHECK(r->upstreams[0].name == "dockerhub");
     CHECK(r->upstreams[0].isDefault);
+    CHECK(r->upstreams[1].name == "pypi");
   }
 }
 
@@ -192,7 +196,7 @@ TEST_CASE("a partial file is merged over the defaults") {
   CHECK(r->log.level == "warn");
   CHECK(r->log.accessLog == "-");
   CHECK(r->server.listen == "127.0.0.1:5050");
-  REQUIRE(r->upstreams.size() == 1);
+  REQUIRE(r->upstreams.size() == 2);
   CHECK(r->upstreams[0].name == "dockerhub");
 
   auto listenOnly = load("listen: 0.0.0.0:7000\n");
@@ -457,4 +461,30 @@ TEST_CASE("loadConfigString without an env uses the process environment") {
   REQUIRE(r);
   CHECK(r->server.listen == "127.0.0.1:5252");
   CHECK(r->sourceFile == "inline");
+}
+
+TEST_CASE("pypi upstreams: file hosts, a 10 minute page TTL by default, the only one is default") {
+  auto r = load(
+      "upstreams:\n"
+      "  - {name: idx, kind: pypi, url: 'http://127.0.0.1:9/simple/',\n"
+      "     file_hosts: ['http://127.0.0.1:10/', 'https://files.example']}\n");
+  REQUIRE(r);
+  REQUIRE(r->upstreams.size() == 1);
+  const auto& u = r->upstreams[0];
+  CHECK(u.url == "http://127.0.0.1:9/simple");
+  CHECK(u.fileHosts == std::vector<std::string>{"http://127.0.0.1:10", "https://files.example"});
+  CHECK(u.manifestTtlMs == 600'000);
+  CHECK(u.isDefault);
+
+  auto ttl =
+      load("upstreams:\n  - {name: idx, kind: pypi, url: 'http://a.io', manifest_ttl: 1m}\n");
+  REQUIRE(ttl);
+  CHECK(ttl->upstreams[0].manifestTtlMs == 60'000);
+
+  CHECK_THAT(
+      loadError("upstreams:\n  - {name: a, url: 'https://a.io', file_hosts: ['https://b.io']}\n"),
+      Contains("file_hosts: only valid for kind pypi"));
+  CHECK_THAT(
+      loadError("upstreams:\n  - {name: a, kind: pypi, url: 'https://a.io', file_hosts: [nope]}\n"),
+      Contains("invalid URL 'nope'"));
 }
