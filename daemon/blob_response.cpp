@@ -195,7 +195,7 @@ class BlobResponse final : public http::RequestContext {
       }
       return;
     }
-    if (!headSent_ && origin_->holdUntilVerified() && !fill_->verified() &&
+    if (!headSent_ && origin_->holdUntilVerified(fill_->size()) && !fill_->verified() &&
         fill_->state() != FillState::Done) {
       return;  // the head waits for verification
     }

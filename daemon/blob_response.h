@@ -20,6 +20,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -67,7 +68,8 @@ class BlobOrigin {
   // "ECONNRESET ... bad network settings" for a tarball that failed
   // verification) can be held until verified: the head is sent only then, and
   // a mismatch becomes a clear error response instead of a cut connection.
-  virtual bool holdUntilVerified() const { return false; }
+  // `size` is the object's size when the upstream announced it.
+  virtual bool holdUntilVerified(std::optional<std::uint64_t> /*size*/) const { return false; }
   // Media type recorded for the stored object.
   virtual std::string mediaType() const { return "application/octet-stream"; }
 };
