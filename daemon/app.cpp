@@ -36,6 +36,10 @@ std::expected<void, std::string> App::start() {
       npm::NpmService::Deps{loop_, asyncStore_.get(), access_.get(), http_.get(), clock_, &metrics_,
                             &fills_},
       config_.upstreams, config_.offline, config_.publicUrl);
+  pypi_ = std::make_unique<pypi::PypiService>(
+      pypi::PypiService::Deps{loop_, asyncStore_.get(), access_.get(), http_.get(), clock_,
+                              &metrics_, &fills_},
+      config_.upstreams, config_.offline);
 
   const auto& logPath = config_.log.accessLog;
   if (logPath == "-") {
@@ -55,7 +59,7 @@ std::expected<void, std::string> App::start() {
       std::make_unique<http::Server>(loop_, limits, [this](http::Exchange& ex) { route(ex); });
   server_->setErrorFormatter(
       [](int status, std::string_view message, std::string_view target) -> std::string {
-        if (target.starts_with("/npm/")) {
+        if (target.starts_with("/npm/") || target.starts_with("/pypi/")) {
           nlohmann::json j;
           if (target.find("/-/npm/v1/security/") != std::string_view::npos) {
             // npm audit POSTs its dependency list; hoard does not forward request bodies.
@@ -101,6 +105,10 @@ void App::route(http::Exchange& ex) {
   }
   if (path.starts_with("/npm/")) {
     npm_->handle(ex, std::string_view(path).substr(5));
+    return;
+  }
+  if (path.starts_with("/pypi/")) {
+    pypi_->handle(ex, std::string_view(path).substr(6));
     return;
   }
   if (path == "/-/metrics") {
@@ -152,6 +160,7 @@ void App::shutdown(std::function<void()> done) {
   auto finish = [this, done = std::move(done)]() mutable {
     oci_->cancelAll();
     npm_->cancelAll();
+    pypi_->cancelAll();
     access_->flush([this, done = std::move(done)]() mutable {
       access_->close();
       accessLog_->flush([this, done = std::move(done)]() mutable {

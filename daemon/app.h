@@ -18,6 +18,7 @@
 #include "daemon/metrics.h"
 #include "daemon/npm/service.h"
 #include "daemon/oci/service.h"
+#include "daemon/pypi/service.h"
 #include "upstream/http_client.h"
 
 namespace hoard {
@@ -52,6 +53,7 @@ class App {
   FillRegistry fills_;
   std::unique_ptr<oci::OciService> oci_;
   std::unique_ptr<npm::NpmService> npm_;
+  std::unique_ptr<pypi::PypiService> pypi_;
   std::unique_ptr<AccessLog> accessLog_;
   int accessLogFd_ = -1;
   std::unique_ptr<http::Server> server_;

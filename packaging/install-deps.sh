@@ -13,6 +13,11 @@ packages=(
   clang-format clang-tidy
   # test peers and clients
   docker-registry skopeo containerd umoci curl python3 apache2-utils
+  python3-venv  # pip in fresh venvs (ensurepip's bundled wheel)
+  # Go: the go command, and real module sources (under /usr/share/gocode) for the GOPROXY fixture
+  golang-go golang-golang-x-mod-dev golang-golang-x-sync-dev golang-github-google-uuid-dev
+  golang-github-burntsushi-toml-dev golang-github-masterminds-semver-dev golang-github-pkg-errors-dev
+  golang-github-davecgh-go-spew-dev golang-github-pmezard-go-difflib-dev
   # benchmark peers
   nginx-light wrk
 )
