@@ -178,28 +178,50 @@ void Fill::finalize() {
   meta.mediaType = mediaType_;
   meta.createdMs = clock_->nowMs();
   meta.lastAccessMs = meta.createdMs;
-  Digest digest = digest_;
+  Digest expected = digest_;
+  auto check = options_.check;
+  auto afterCommit = options_.afterCommit;
+  const bool unknown = options_.digestUnknown;
+  const int readFd = readFd_;
+  const std::uint64_t size = written_;
+  struct Verdict {
+    Digest digest;
+    std::string error;  // empty: the content is right
+  };
   // Two steps: verify, then commit. Readers may finish as soon as the bytes
   // are verified; the fsync + rename + index write that follows does not
   // change what they receive, so it need not delay them.
-  runOffLoop<bool>(
-      loop_, [hasher, digest]() { return hasher->finishHex() == digest.hex; },
-      [self, store, temp, meta, digest](bool matches) {
-        if (!matches) {
+  runOffLoop<Verdict>(
+      loop_,
+      [hasher, expected, unknown, check, readFd, size]() {
+        Verdict v{expected, {}};
+        v.digest.hex = hasher->finishHex();
+        if (!unknown && v.digest.hex != expected.hex) {
+          v.error = "content does not match digest " + expected.str();
+        } else if (check) {
+          if (auto ok = check(readFd, size); !ok) v.error = "content check failed: " + ok.error();
+        }
+        return v;
+      },
+      [self, store, temp, meta, afterCommit](Verdict verdict) {
+        if (!verdict.error.empty()) {
           runOffLoop(
               self->loop_, [store, temp] { store->discard(std::move(*temp)); }, [] {})
               .release();
           self->state_ = FillState::Streaming;  // so fail() takes effect
-          self->fail(FillFailure::DigestMismatch,
-                     "content does not match digest " + self->digest_.str());
+          self->fail(FillFailure::DigestMismatch, verdict.error);
           return;
         }
+        self->digest_ = verdict.digest;
         self->verified_ = true;
         self->notify(FillEvent::Progress);
+        Digest digest = verdict.digest;
         runOffLoop<bool>(
             self->loop_,
-            [store, temp, meta, digest] {
-              return store->commit(std::move(*temp), digest, meta).has_value();
+            [store, temp, meta, digest, afterCommit] {
+              if (!store->commit(std::move(*temp), digest, meta)) return false;
+              if (afterCommit) afterCommit(digest);
+              return true;
             },
             [self](bool committed) {
               if (committed) {

@@ -23,6 +23,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <expected>
 #include <functional>
 #include <map>
 #include <memory>
@@ -57,6 +58,18 @@ class Fill : public std::enable_shared_from_this<Fill> {
     std::uint64_t highWatermark = 8 * 1024 * 1024;  // pause the producer above this backlog
     std::uint64_t lowWatermark = 2 * 1024 * 1024;   // resume it below this
     std::uint64_t maxSize = 0;                      // 0 = unlimited
+    // Content not addressed by a digest known in advance (a Go module zip,
+    // checked against the checksum database's h1: of its files): `digest`
+    // then gives only the algorithm, the computed digest is taken, and
+    // `check` decides instead of a digest match. It runs on the thread pool
+    // with the complete temp file; an error fails the fill exactly like a
+    // digest mismatch (last byte withheld, nothing committed).
+    bool digestUnknown = false;
+    std::function<std::expected<void, std::string>(int fd, std::uint64_t size)> check;
+    // Runs on the thread pool right after a successful commit, with the
+    // committed digest (e.g. to point a ref at it). It runs even when every
+    // reader has left.
+    std::function<void(const Digest&)> afterCommit;
   };
 
   Fill(uv_loop_t* loop, BlobStore& store, ClockPtr clock, Digest digest, Options options);
@@ -75,6 +88,7 @@ class Fill : public std::enable_shared_from_this<Fill> {
   // Reader side (loop thread). Events are never delivered from inside subscribe().
   CancelHandle subscribe(std::function<void(FillEvent)> listener);
   FillState state() const { return state_; }
+  // With Options::digestUnknown, only final once verified().
   const Digest& digest() const { return digest_; }
   std::optional<std::uint64_t> size() const { return size_; }
   const std::string& mediaType() const { return mediaType_; }

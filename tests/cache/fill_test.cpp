@@ -199,3 +199,60 @@ TEST_CASE("the registry coalesces by key and forgets finished fills") {
   CHECK(other->state() == FillState::Failed);
   CHECK(reg.size() == 0);
 }
+
+TEST_CASE("content without a known digest: the check decides, the computed digest is committed") {
+  Harness h;
+  auto content = pattern(50000);
+  Digest expected{DigestAlgorithm::Sha256, sha256Hex(content)};
+  std::optional<Digest> committed;
+  Fill::Options opts;
+  opts.digestUnknown = true;
+  opts.check = [&content](int fd, std::uint64_t size) -> std::expected<void, std::string> {
+    // The check sees the complete temp file.
+    if (size != content.size()) return std::unexpected("size");
+    std::string back(size, '\0');
+    if (::pread(fd, back.data(), size, 0) != static_cast<ssize_t>(size))
+      return std::unexpected("read");
+    if (back != content) return std::unexpected("bytes");
+    return {};
+  };
+  opts.afterCommit = [&committed](const Digest& d) { committed = d; };
+  auto fill =
+      std::make_shared<Fill>(&h.loop, *h.store, h.clock, Digest{DigestAlgorithm::Sha256, ""}, opts);
+  fill->setHead(std::nullopt, "application/zip");
+  fill->write(content);
+  fill->finishInput();
+  h.runUntil(
+      [&] { return fill->state() == FillState::Done || fill->state() == FillState::Failed; });
+  REQUIRE(fill->state() == FillState::Done);
+  CHECK(fill->digest() == expected);
+  REQUIRE(committed);
+  CHECK(*committed == expected);
+  CHECK(h.store->open(expected));
+}
+
+TEST_CASE("content without a known digest whose check fails is never committed") {
+  Harness h;
+  auto content = pattern(50000);
+  bool afterCommitRan = false;
+  Fill::Options opts;
+  opts.digestUnknown = true;
+  opts.check = [](int, std::uint64_t) -> std::expected<void, std::string> {
+    return std::unexpected("h1 mismatch");
+  };
+  opts.afterCommit = [&](const Digest&) { afterCommitRan = true; };
+  auto fill =
+      std::make_shared<Fill>(&h.loop, *h.store, h.clock, Digest{DigestAlgorithm::Sha256, ""}, opts);
+  fill->setHead(content.size(), "application/zip");
+  fill->write(content);
+  fill->finishInput();
+  h.runUntil(
+      [&] { return fill->state() == FillState::Failed || fill->state() == FillState::Done; });
+  CHECK(fill->state() == FillState::Failed);
+  CHECK(fill->failure() == FillFailure::DigestMismatch);
+  CHECK(fill->failureMessage() == "content check failed: h1 mismatch");
+  CHECK(fill->available() < content.size());  // the last byte never reached a reader
+  CHECK_FALSE(afterCommitRan);
+  CHECK_FALSE(h.store->open(Digest{DigestAlgorithm::Sha256, sha256Hex(content)}));
+  h.runUntil([&] { return h.tmpFiles() == 0; });
+}
