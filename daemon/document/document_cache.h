@@ -57,7 +57,9 @@ class DocumentCache {
   };
   using Waiter = std::function<void(const DocumentResult&)>;
 
-  explicit DocumentCache(Deps deps, std::size_t maxEntries = 4096)
+  // maxEntries bounds memory: each entry keeps at most a few variants of
+  // <= 64 KiB in memory (2048 entries: well under 512 MiB, typically far less).
+  explicit DocumentCache(Deps deps, std::size_t maxEntries = 2048)
       : deps_(std::move(deps)), maxEntries_(maxEntries) {}
   ~DocumentCache();
   DocumentCache(const DocumentCache&) = delete;
