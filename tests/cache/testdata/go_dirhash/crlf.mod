@@ -1,0 +1,3 @@
+module example.com/crlf
+
+go 1.21
