@@ -41,6 +41,12 @@ struct UpstreamConfig {
   // pypi: origins (http(s)://host[:port]) besides the index's own that files may be fetched
   // from, e.g. https://files.pythonhosted.org. Nothing else a page points at is ever fetched.
   std::vector<std::string> fileHosts;
+  // go: module path prefixes ("corp.example/", like GOPRIVATE) this upstream answers for. Such
+  // modules never go to another upstream nor to a checksum database.
+  std::vector<std::string> modulePrefixes;
+  // go: the checksum database proxied under /go/sumdb/<sumdbName>/ and used to check the
+  // .mod and .zip files of public modules before they are cached ("sumdb: {name, url}").
+  std::string sumdbName, sumdbUrl;
   std::optional<UpstreamAuth> auth;
   std::uint64_t manifestTtlMs = 5 * 60 * 1000;  // "manifest_ttl: 5m"
   std::uint64_t connectTimeoutMs = 10000;       // "connect_timeout"
@@ -61,6 +67,8 @@ struct UpstreamConfig {
 inline constexpr std::uint64_t kForever = UINT64_MAX;
 // PyPI project pages: "manifest_ttl" defaults to 10 minutes for kind pypi.
 inline constexpr std::uint64_t kPypiPageTtlMs = 10 * 60 * 1000;
+// Go version lists, @latest and queries: "manifest_ttl" defaults to 1 minute for kind go.
+inline constexpr std::uint64_t kGoListTtlMs = 60 * 1000;
 
 struct StoreConfig {
   std::string path;

@@ -29,6 +29,18 @@ UpstreamConfig pypi() {
   return u;
 }
 
+UpstreamConfig goProxy() {
+  UpstreamConfig u;
+  u.name = "goproxy";
+  u.kind = UpstreamKind::Go;
+  u.url = "https://proxy.golang.org";
+  u.sumdbName = "sum.golang.org";
+  u.sumdbUrl = "https://sum.golang.org";
+  u.manifestTtlMs = kGoListTtlMs;
+  u.isDefault = true;
+  return u;
+}
+
 }  // namespace
 
 std::string defaultStorePath(const EnvLookup& env) {
@@ -57,10 +69,9 @@ std::vector<UpstreamConfig> defaultUpstreams(const EnvLookup& env) {
     }
   }
   ups.push_back(pypi());
-  // Ecosystem defaults go here, one function each like dockerHub(), added by their issues:
-  // - npm: the URL comes ONLY from env("HOARD_NPM_UPSTREAM") (or the config file); never write
-  //   the npm registry's host name in this repository. No variable -> no default npm upstream.
-  // - go: the public module proxy, marked isDefault for its kind.
+  ups.push_back(goProxy());
+  // npm's URL comes ONLY from env("HOARD_NPM_UPSTREAM") (or the config file); never write the
+  // npm registry's host name in this repository. No variable -> no default npm upstream.
   return ups;
 }
 

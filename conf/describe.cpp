@@ -37,6 +37,12 @@ std::string describeConfig(const Config& c) {
       for (const auto& h : u.fileHosts) hosts += (hosts.empty() ? "" : ", ") + h;
       line("    file_hosts: " + hosts);
     }
+    if (!u.sumdbName.empty()) line("    sumdb: " + u.sumdbName + " at " + u.sumdbUrl);
+    if (!u.modulePrefixes.empty()) {
+      std::string mods;
+      for (const auto& m : u.modulePrefixes) mods += (mods.empty() ? "" : ", ") + m;
+      line("    modules: " + mods);
+    }
     if (u.auth) line("    auth: " + u.auth->username + ":***");
     line("    manifest_ttl " + formatDuration(u.manifestTtlMs) + ", connect_timeout " +
          formatDuration(u.connectTimeoutMs) + ", idle_timeout " + formatDuration(u.idleTimeoutMs));

@@ -119,6 +119,18 @@ void resolveDefaults(std::vector<UpstreamConfig>& ups) {
   bool hasOciDefault = std::any_of(ups.begin(), ups.end(), [](const UpstreamConfig& u) {
     return u.kind == UpstreamKind::Oci && u.isDefault;
   });
+  // go: a single go upstream without module prefixes is the default one.
+  if (std::count_if(ups.begin(), ups.end(),
+                    [](const UpstreamConfig& u) {
+                      return u.kind == UpstreamKind::Go && u.modulePrefixes.empty();
+                    }) == 1 &&
+      std::none_of(ups.begin(), ups.end(), [](const UpstreamConfig& u) {
+        return u.kind == UpstreamKind::Go && u.isDefault;
+      })) {
+    for (auto& u : ups) {
+      if (u.kind == UpstreamKind::Go && u.modulePrefixes.empty()) u.isDefault = true;
+    }
+  }
   // pypi: a single pypi upstream is the default one.
   if (std::count_if(ups.begin(), ups.end(),
                     [](const UpstreamConfig& u) { return u.kind == UpstreamKind::Pypi; }) == 1 &&
@@ -471,6 +483,46 @@ class Binder {
                  u.fileHosts.push_back(std::move(*url));
                }
              }},
+            {"modules",
+             [&](auto& k, auto& v, auto& p) {
+               if (!v.IsSequence()) {
+                 fail(k.Mark(), p,
+                      "expected a list of module path prefixes like [\"corp.example/\"]");
+               }
+               for (std::size_t i = 0; i < v.size(); ++i) {
+                 const YAML::Node e = v[i];
+                 std::string ePath = indexed(p, i);
+                 if (!e.IsScalar()) fail(e.Mark(), ePath, "expected a module path prefix");
+                 std::string prefix = expand(e.Mark(), e, ePath);
+                 bool ok = !prefix.empty() && prefix.find('.') != std::string::npos &&
+                           std::isalnum(static_cast<unsigned char>(prefix.front())) &&
+                           prefix.find("//") == std::string::npos &&
+                           prefix.find("..") == std::string::npos;
+                 for (char c : prefix) {
+                   ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                               (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+                               c == '~' || c == '/');
+                 }
+                 if (!ok) fail(e.Mark(), ePath, "invalid module path prefix " + squote(prefix));
+                 u.modulePrefixes.push_back(std::move(prefix));
+               }
+             }},
+            {"sumdb",
+             [&](auto& k, auto& v, auto& p) {
+               requireMap(k, v, p);
+               auto seen = bindMap(v, p,
+                                   {
+                                       {"name", [&](auto& k2, auto& v2,
+                                                    auto& p2) { u.sumdbName = str(k2, v2, p2); }},
+                                       {"url",
+                                        [&](auto& k2, auto& v2, auto& p2) {
+                                          auto url = normalizeUpstreamUrl(str(k2, v2, p2));
+                                          if (!url) fail(k2.Mark(), p2, url.error());
+                                          u.sumdbUrl = std::move(*url);
+                                        }},
+                                   });
+               requireKeys(seen, {"name", "url"}, k.Mark(), p);
+             }},
             {"max_stale",
              [&](auto& k, auto& v, auto& p) {
                if (v.IsScalar() && v.Scalar() == "forever") {
@@ -508,6 +560,15 @@ class Binder {
       }
     } else if (!marks.keys.contains("manifest_ttl")) {
       u.manifestTtlMs = kPypiPageTtlMs;
+    }
+    if (u.kind != UpstreamKind::Go) {
+      for (std::string_view goOnly : {"modules", "sumdb"}) {
+        if (auto m = marks.keys.find(goOnly); m != marks.keys.end()) {
+          fail(m->second, joinKey(path, goOnly), "only valid for kind go");
+        }
+      }
+    } else if (!marks.keys.contains("manifest_ttl")) {
+      u.manifestTtlMs = kGoListTtlMs;
     }
     if (u.kind != UpstreamKind::Oci) {
       for (std::string_view ociOnly : {"registries", "prefix"}) {

@@ -30,7 +30,7 @@ TEST_CASE("defaultStorePath prefers XDG_CACHE_HOME, then HOME, then /var/cache")
   CHECK(defaultStorePath(fakeEnv({{"HOME", ""}})) == "/var/cache/hoard");
 }
 
-TEST_CASE("defaultConfig: loopback listener, Docker Hub and PyPI upstreams") {
+TEST_CASE("defaultConfig: loopback listener, Docker Hub, PyPI and Go upstreams") {
   Config c = defaultConfig(fakeEnv({{"HOME", "/home/u"}}));
   CHECK(c.sourceFile.empty());
   CHECK(c.server.listen == "127.0.0.1:5050");
@@ -43,7 +43,7 @@ TEST_CASE("defaultConfig: loopback listener, Docker Hub and PyPI upstreams") {
   CHECK(c.store.accessFlushMs == 30'000);
   CHECK(c.log.accessLog == "-");
   CHECK(c.log.level == "info");
-  REQUIRE(c.upstreams.size() == 2);
+  REQUIRE(c.upstreams.size() == 3);
   const UpstreamConfig& u = c.upstreams[0];
   CHECK(u.name == "dockerhub");
   CHECK(u.kind == UpstreamKind::Oci);
@@ -63,6 +63,13 @@ TEST_CASE("defaultConfig: loopback listener, Docker Hub and PyPI upstreams") {
   CHECK(py.fileHosts == std::vector<std::string>{"https://files.pythonhosted.org"});
   CHECK(py.manifestTtlMs == 600'000);
   CHECK(defaultUpstream(c, UpstreamKind::Pypi) == &c.upstreams[1]);
+  const UpstreamConfig& go = c.upstreams[2];
+  CHECK(go.kind == UpstreamKind::Go);
+  CHECK(go.url == "https://proxy.golang.org");
+  CHECK(go.sumdbName == "sum.golang.org");
+  CHECK(go.sumdbUrl == "https://sum.golang.org");
+  CHECK(go.manifestTtlMs == 60'000);
+  CHECK(defaultUpstream(c, UpstreamKind::Go) == &c.upstreams[2]);
 }
 
 TEST_CASE("upstream kinds round-trip through their config spelling") {

@@ -180,7 +180,7 @@ TEST_CASE("no file content means built-in defaults") {
     REQUIRE(r);
     CHECK(r->server.listen == "127.0.0.1:5050");
     CHECK(r->store.path == "/home/t/.cache/hoard");
-    REQUIRE(r->upstreams.size() == 2);
+    REQUIRE(r->upstreams.size() == 3);
     CHECK(r->upstreams[0].name == "dockerhub");
     CHECK(r->upstreams[0].isDefault);
     CHECK(r->upstreams[1].name == "pypi");
@@ -196,7 +196,7 @@ TEST_CASE("a partial file is merged over the defaults") {
   CHECK(r->log.level == "warn");
   CHECK(r->log.accessLog == "-");
   CHECK(r->server.listen == "127.0.0.1:5050");
-  REQUIRE(r->upstreams.size() == 2);
+  REQUIRE(r->upstreams.size() == 3);
   CHECK(r->upstreams[0].name == "dockerhub");
 
   auto listenOnly = load("listen: 0.0.0.0:7000\n");
@@ -487,4 +487,32 @@ TEST_CASE("pypi upstreams: file hosts, a 10 minute page TTL by default, the only
   CHECK_THAT(
       loadError("upstreams:\n  - {name: a, kind: pypi, url: 'https://a.io', file_hosts: [nope]}\n"),
       Contains("invalid URL 'nope'"));
+}
+
+TEST_CASE("go upstreams: checksum database, private module prefixes, a 1 minute TTL by default") {
+  auto r = load(
+      "upstreams:\n"
+      "  - {name: pub, kind: go, url: 'http://127.0.0.1:9', sumdb: {name: sum.fixture.test, url: "
+      "'http://127.0.0.1:9/sumdb/sum.fixture.test'}}\n"
+      "  - {name: corp, kind: go, url: 'http://127.0.0.1:10', modules: ['corp.example/', "
+      "'github.com/Corp/']}\n");
+  REQUIRE(r);
+  REQUIRE(r->upstreams.size() == 2);
+  const auto& pub = r->upstreams[0];
+  CHECK(pub.sumdbName == "sum.fixture.test");
+  CHECK(pub.sumdbUrl == "http://127.0.0.1:9/sumdb/sum.fixture.test");
+  CHECK(pub.manifestTtlMs == 60'000);
+  CHECK(pub.isDefault);
+  const auto& corp = r->upstreams[1];
+  CHECK(corp.modulePrefixes == std::vector<std::string>{"corp.example/", "github.com/Corp/"});
+  CHECK_FALSE(corp.isDefault);
+  CHECK_THAT(
+      loadError("upstreams:\n  - {name: a, kind: pypi, url: 'https://a.io', modules: [x.io/]}\n"),
+      Contains("modules: only valid for kind go"));
+  CHECK_THAT(
+      loadError("upstreams:\n  - {name: a, kind: go, url: 'https://a.io', modules: ['../x']}\n"),
+      Contains("invalid module path prefix"));
+  CHECK_THAT(
+      loadError("upstreams:\n  - {name: a, kind: go, url: 'https://a.io', sumdb: {name: s.io}}\n"),
+      Contains("url"));
 }
