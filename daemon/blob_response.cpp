@@ -50,6 +50,17 @@ class BlobResponse final : public http::RequestContext {
  public:
   BlobResponse(const BlobServices& svc, http::Exchange& ex, Digest digest, BlobOriginPtr origin)
       : svc_(svc), ex_(ex), digestValue_(std::move(digest)), origin_(std::move(origin)) {}
+  // Content whose digest is not known before it is fetched: no store lookup
+  // (the caller found no ref), one fill per `fillKey`, checked by `options`.
+  BlobResponse(const BlobServices& svc, http::Exchange& ex, std::string fillKey,
+               Fill::Options options, BlobOriginPtr origin)
+      : svc_(svc),
+        ex_(ex),
+        digestValue_{DigestAlgorithm::Sha256, ""},
+        origin_(std::move(origin)),
+        digest_(std::move(fillKey)),
+        unaddressed_(true),
+        fillOptions_(std::move(options)) {}
 
   ~BlobResponse() override {
     fillEvents_.cancel();
@@ -57,6 +68,10 @@ class BlobResponse final : public http::RequestContext {
   }
 
   void start() {
+    if (unaddressed_) {
+      startOrJoinFill();
+      return;
+    }
     digest_ = digestValue_.str();
     lookup();
   }
@@ -149,7 +164,7 @@ class BlobResponse final : public http::RequestContext {
       return;
     }
     auto fill = std::make_shared<Fill>(svc_.loop, svc_.store->store(), svc_.clock, digestValue_,
-                                       Fill::Options{});
+                                       fillOptions_);
     svc_.fills->add(digest_, fill);
     connectFill(fill, *origin_);
     startedFill_ = true;
@@ -254,6 +269,8 @@ class BlobResponse final : public http::RequestContext {
   FillPtr fill_;
   CancelHandle pending_;
   CancelHandle fillEvents_;
+  bool unaddressed_ = false;
+  Fill::Options fillOptions_;
   bool startedFill_ = false;
   bool lookedTwice_ = false;
   bool headSent_ = false;
@@ -268,6 +285,15 @@ class BlobResponse final : public http::RequestContext {
 http::RequestContextPtr startBlob(const BlobServices& services, http::Exchange& ex,
                                   const Digest& digest, BlobOriginPtr origin) {
   auto ctx = std::make_unique<BlobResponse>(services, ex, digest, std::move(origin));
+  ctx->start();
+  return ctx;
+}
+
+http::RequestContextPtr startUnaddressedBlob(const BlobServices& services, http::Exchange& ex,
+                                             std::string fillKey, Fill::Options options,
+                                             BlobOriginPtr origin) {
+  auto ctx = std::make_unique<BlobResponse>(services, ex, std::move(fillKey), std::move(options),
+                                            std::move(origin));
   ctx->start();
   return ctx;
 }

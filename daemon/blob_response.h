@@ -84,4 +84,12 @@ void serveBlob(const BlobServices& services, http::Exchange& ex, const Digest& d
 http::RequestContextPtr startBlob(const BlobServices& services, http::Exchange& ex,
                                   const Digest& digest, BlobOriginPtr origin);
 
+// Content not addressed by a digest known before it is fetched (a Go module
+// zip): the caller found no ref for it, so it is fetched through one fill per
+// `fillKey`, judged by options.check and committed under its computed digest
+// (options.afterCommit records where). The caller owns the returned context.
+http::RequestContextPtr startUnaddressedBlob(const BlobServices& services, http::Exchange& ex,
+                                             std::string fillKey, Fill::Options options,
+                                             BlobOriginPtr origin);
+
 }  // namespace hoard
