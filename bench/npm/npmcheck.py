@@ -6,11 +6,14 @@
       (tests/fixtures/npm_registry.py SAMPLE_PROJECT_DEPS)
   npmcheck.py expected PUBLIC_URL PRIVATE_URL OUT.json
       read the fixtures' own packuments once: the version and dist.integrity every package of
-      SAMPLE_PROJECT_TREE must resolve to (what each install's lockfile is compared with)
-  npmcheck.py doc URL ACCEPT WANT_CTYPE TARBALL_BASE [BODY_OUT]
+      SAMPLE_PROJECT_TREE must resolve to (what each install's lockfile is compared with). Prints
+      one line: how many packuments, their total versions and size (full JSON, uncompressed), and
+      fixture-a's version count and size.
+  npmcheck.py doc URL ACCEPT WANT_CTYPE TARBALL_BASE [BODY_OUT [PAD]]
       GET URL with Accept and `Accept-Encoding: gzip`; checks status 200, Content-Encoding gzip,
-      the Content-Type, that the gunzipped body is fixture-a's packument with all its versions and
-      dist-tags, and that every dist.tarball points at TARBALL_BASE (the server under test, not the
+      the Content-Type, that the gunzipped body is fixture-a's packument with its dist-tags and
+      exactly its versions (its real ones plus PAD padded ones: the fixture's --pad-versions), and
+      that every version's dist.tarball points at TARBALL_BASE (the server under test, not the
       fixture). Prints one key=value line; BODY_OUT gets the raw (gzip) body.
   npmcheck.py install PROJECT TARBALL_BASE EXPECTED.json NPM_LOG
       after an `npm install` through a server: the lockfile holds exactly SAMPLE_PROJECT_TREE, with
@@ -30,7 +33,7 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures"))
-from npm_registry import SAMPLE_DIST_TAGS, SAMPLE_PROJECT_DEPS, SAMPLE_PROJECT_TREE, tarball_path  # noqa: E402
+from npm_registry import SAMPLE_DIST_TAGS, SAMPLE_PROJECT_DEPS, SAMPLE_PROJECT_TREE, pad_version, tarball_path  # noqa: E402
 
 DOC = "fixture-a"
 DOC_VERSIONS = ("1.0.0", "1.1.0", "2.0.0-beta.1")
@@ -63,6 +66,7 @@ def cmd_project(d):
 
 def cmd_expected(pub, priv, out):
     want = {}
+    total_bytes, total_versions, doc_versions, doc_bytes = 0, 0, 0, 0
     for name, ver in SAMPLE_PROJECT_TREE.items():
         base = priv if name.startswith("@acme/") else pub
         st, _, body = get(base.rstrip("/") + "/" + name.replace("/", "%2f"), {"Accept": "application/json"})
@@ -70,11 +74,17 @@ def cmd_expected(pub, priv, out):
             sys.exit("npmcheck: fixture %s answered %d for %s" % (base, st, name))
         doc = json.loads(body)
         want[name] = {"version": ver, "integrity": doc["versions"][ver]["dist"]["integrity"]}
+        total_bytes += len(body)
+        total_versions += len(doc["versions"])
+        if name == DOC:
+            doc_versions, doc_bytes = len(doc["versions"]), len(body)
     with open(out, "w") as f:
         json.dump(want, f, indent=1, sort_keys=True)
+    line(packuments=len(SAMPLE_PROJECT_TREE), versions=total_versions, full_bytes=total_bytes,
+         doc_versions=doc_versions, doc_full_bytes=doc_bytes)
 
 
-def cmd_doc(url, accept, want_ctype, tarball_base, body_out=None):
+def cmd_doc(url, accept, want_ctype, tarball_base, body_out=None, pad="0"):
     problems = []
     try:
         st, hdr, raw = get(url, {"Accept": accept, "Accept-Encoding": "gzip", "User-Agent": "npm/bench"})
@@ -92,9 +102,10 @@ def cmd_doc(url, accept, want_ctype, tarball_base, body_out=None):
         problems.append("content-encoding:%s" % (enc or "none"))
     if ctype.split(";")[0].strip() != want_ctype:
         problems.append("content-type:%s" % ctype)
-    doc = None
+    doc, plain, versions = None, b"", {}
     try:
-        doc = json.loads(gzip.decompress(raw) if enc == "gzip" else raw)
+        plain = gzip.decompress(raw) if enc == "gzip" else raw
+        doc = json.loads(plain)
     except Exception as e:  # noqa: BLE001
         problems.append("body:%s" % type(e).__name__)
     if doc is not None:
@@ -103,14 +114,19 @@ def cmd_doc(url, accept, want_ctype, tarball_base, body_out=None):
         if doc.get("dist-tags") != SAMPLE_DIST_TAGS[DOC]:
             problems.append("dist-tags")
         versions = doc.get("versions") or {}
-        for v in DOC_VERSIONS:
-            tb = ((versions.get(v) or {}).get("dist") or {}).get("tarball", "")
-            if v not in versions:
-                problems.append("missing:%s" % v)
-            elif tb != tarball_base.rstrip("/") + tarball_path(DOC, v):
-                problems.append("tarball:%s" % tb)
-    line(ok=0 if problems else 1, status=st, bytes=len(raw), ctype=ctype.split(";")[0], encoding=enc or "none",
-         etag=hdr.get("etag", "none"), vary=hdr.get("vary", "none"), problems=",".join(problems) or "none")
+        want = set(DOC_VERSIONS) | {pad_version(i) for i in range(int(pad))}
+        for v in sorted(want - set(versions))[:3]:
+            problems.append("missing:%s" % v)
+        for v in sorted(set(versions) - want)[:3]:
+            problems.append("extra:%s" % v)
+        bad = [tb for v, m in versions.items()
+               for tb in [((m or {}).get("dist") or {}).get("tarball", "")]
+               if tb != tarball_base.rstrip("/") + tarball_path(DOC, v)]
+        if bad:
+            problems.append("tarball:%d:%s" % (len(bad), bad[0]))
+    line(ok=0 if problems else 1, status=st, bytes=len(raw), raw_bytes=len(plain), versions=len(versions),
+         ctype=ctype.split(";")[0], encoding=enc or "none", etag=hdr.get("etag", "none"), vary=hdr.get("vary", "none"),
+         problems=",".join(problems) or "none")
 
 
 # npm 10/11 with --loglevel=http: "npm http fetch GET 200 http://host/path 12ms (cache revalidated)"

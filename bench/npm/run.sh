@@ -1,19 +1,31 @@
 #!/usr/bin/env bash
-# bench/npm/run.sh [--quick] [--no-build] [--keep] [--install-reps N] [--out FILE]
+# bench/npm/run.sh [--quick] [--no-build] [--keep] [--install-reps N] [--pad-versions N] [--out FILE]
 #
 # Issue 4's benchmark. One run, one machine, 127.0.0.1 only: hoard vs Verdaccio 6.8.0 vs nginx
 # (the ceiling: hoard's own rewritten packument bytes, gzip, served as static files), hoard and
 # Verdaccio in front of the same fixture npm upstreams (tests/fixtures/npm_registry.py: a public one
 # with the sample packages, a private one for @acme/*, routed the same way in both). Measures
 #   1. warm packument GET req/s of fixture-a, c=50 (wrk), full (Accept: application/json) and corgi
-#      (npm's install Accept list), both with Accept-Encoding: gzip; ratios vs nginx
+#      (npm's install Accept list), both with Accept-Encoding: gzip; ratios vs nginx; for the
+#      fixture's tiny packuments (3 versions) and for padded, realistic ones (see --pad-versions)
 #   2. warm `npm install --prefer-online` wall time of the sample project (fresh project directory,
-#      no lockfile, so npm resolves the whole tree), server cache warm, two client states:
+#      no lockfile, so npm resolves the whole tree), server cache warm, with the padded packuments,
+#      two client states:
 #        cold client: an empty npm cache each time: every packument and tarball comes from the server
 #        warm client: the npm cache of an earlier install through the same server: packuments are
 #                     revalidated with the server (--prefer-online), tarballs come from npm's cache
 #      plus, once per server, the first install of all (server and client cold), for reference
-# and writes bench/npm/RESULTS.md (figures, ratios, machine, date, the command).
+# and writes bench/npm/RESULTS.md (figures, ratios, machine, date, the command) and a summary
+# section of it into bench/RESULTS.md (between <!-- npm:begin --> and <!-- npm:end -->; nothing
+# else in that file is touched).
+#
+# Why padding: the fixture's packuments have a few versions each (~1 KB), so the server's share of
+# an install is a few milliseconds next to npm's own ~1 s of CPU, and hoard vs Verdaccio is noise.
+# Real packuments carry the whole release history, and npm 10.4+ fetches FULL packuments during
+# install: a widely used package has hundreds to thousands of versions (hundreds of KB to tens of
+# MB). The servers run twice, one after the other, on separate fixture upstreams: "plain" (the
+# fixture as the integration tests see it; packument req/s only) and "padded" (every package with
+# N extra old versions without tarballs; packument req/s and the installs).
 #
 # Not a test: nothing here is registered with ctest. Every phase is time-bounded and every
 # process this script starts is killed on exit (normal end, error or Ctrl-C).
@@ -23,7 +35,14 @@
 #   --no-build  use the existing build-bench/hoard
 #   --keep      keep the work directory (logs, stores, configs, npm logs) for inspection
 #   --install-reps N  installs per scenario and server (default 3; the report takes the median)
-#   --out FILE  write the report there instead
+#   --pad-versions N  old versions added to every package of the padded set (default 300: ~2 KB per
+#               version, so fixture-a's full packument is ~640 KB (~115 KB gzip), its corgi ~270 KB,
+#               ~4.5 MB of full packuments per install: a package with a few hundred releases, the
+#               order of widely used ones, short of the 10-40 MB giants; bigger N = longer phases).
+#               0: no padded set; the plain set also runs the installs (the run before padding).
+#   --out FILE  write the report there instead (then bench/RESULTS.md is not touched)
+#
+# --quick and --out never touch bench/npm/RESULTS.md or bench/RESULTS.md.
 #
 # Verdaccio is installed once into build-bench/verdaccio/ by `npm install` with the machine's own
 # npm configuration (the only use of a registry outside 127.0.0.1; the registry is whatever
@@ -33,28 +52,34 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CMDLINE="bench/npm/run.sh${*:+ $*}"
-QUICK=0 NO_BUILD=0 KEEP=0 OUT="" REPS_OPT=""
+QUICK=0 NO_BUILD=0 KEEP=0 OUT="" REPS_OPT="" PAD_VERSIONS=300
+USAGE="usage: bench/npm/run.sh [--quick] [--no-build] [--keep] [--install-reps N] [--pad-versions N] [--out FILE]"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --no-build) NO_BUILD=1 ;;
     --keep) KEEP=1 ;;
-    --out) OUT="$2"; shift ;;
-    --install-reps) REPS_OPT="$2"; shift ;;
-    *) echo "usage: bench/npm/run.sh [--quick] [--no-build] [--keep] [--install-reps N] [--out FILE]" >&2; exit 2 ;;
+    --out) [[ $# -ge 2 ]] || { echo "$USAGE" >&2; exit 2; }; OUT="$2"; shift ;;
+    --install-reps) [[ $# -ge 2 ]] || { echo "$USAGE" >&2; exit 2; }; REPS_OPT="$2"; shift ;;
+    --pad-versions) [[ $# -ge 2 ]] || { echo "$USAGE" >&2; exit 2; }; PAD_VERSIONS="$2"; shift ;;
+    *) echo "$USAGE" >&2; exit 2 ;;
   esac
   shift
 done
 
+# The summary section goes into bench/RESULTS.md only from a full run writing the default report.
+SUMMARY=""
 if [[ $QUICK == 1 ]]; then
   ROUNDS=1 WRK_SECS=2 INSTALL_REPS=1
   OUT=${OUT:-$ROOT/build-bench/npm-RESULTS-quick.md}
 else
   ROUNDS=3 WRK_SECS=4 INSTALL_REPS=3
+  [[ -n $OUT ]] || SUMMARY=$ROOT/bench/RESULTS.md
   OUT=${OUT:-$HERE/RESULTS.md}
 fi
 [[ -z $REPS_OPT ]] || INSTALL_REPS=$REPS_OPT
 [[ $INSTALL_REPS =~ ^[1-9][0-9]*$ ]] || { echo "bench/npm: --install-reps wants a positive number" >&2; exit 2; }
+[[ $PAD_VERSIONS =~ ^(0|[1-9][0-9]{0,4})$ ]] || { echo "bench/npm: --pad-versions wants a number from 0 to 99999" >&2; exit 2; }
 WRK_CONNS=50 WRK_THREADS=2
 # Packument freshness in both proxies (hoard manifest_ttl, Verdaccio uplink maxage): long enough
 # that nothing expires during the run, so "warm" is a pure cache hit in both; the fixtures'
@@ -181,24 +206,39 @@ EOF
   have_verdaccio || { log "Verdaccio $VERDACCIO_VERSION is not at $VERDACCIO after the install"; exit 1; }
 fi
 
+# ---------------------------------------------------------------- sets
+# Each set is its own fixture upstreams and its own hoard, Verdaccio and nginx, started by run_set
+# and stopped before the next set starts (so the sets never share the CPUs). Per set: SET is its
+# name, SETK the infix of its result keys ("" for plain: the keys of the run before padding; "pad"
+# for padded), SW its work directory.
+declare -A PID PORT BASE TBASE   # per server of the current set: pid, port, registry URL, tarball URL base
+SET="" SETK="" SW=""
+
+stop_pids() {  # stop_pids PID...: TERM, wait up to 5 s, KILL; then forget them (no stray kill later)
+  local pid keep=() p
+  for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  for p in "${PIDS[@]}"; do
+    [[ " $* " == *" $p "* ]] || keep+=("$p")
+  done
+  PIDS=("${keep[@]}")
+}
+
 # ---------------------------------------------------------------- fixture upstreams
-declare -A PID PORT BASE TBASE   # per server: pid, port, registry URL, tarball URL base
-start_fixture() {  # start_fixture NAME FLAG
+start_fixture() {  # start_fixture NAME FLAG PAD
   local port
   port=$(free_port)
-  "$PY" "$FIXTURE" --port "$port" "$2" >"$WORK/fixture-$1.log" 2>&1 &
+  "$PY" "$FIXTURE" --port "$port" "$2" --pad-versions "$3" >"$SW/fixture-$1.log" 2>&1 &
   PID[$1]=$!
   PIDS+=("${PID[$1]}")
   PORT[$1]=$port
   # It packs every sample package with `npm pack` before it listens: give it time.
   wait_http "http://127.0.0.1:$port/-/ping" "fixture $1" "${PID[$1]}" 90
 }
-log "starting the fixture npm upstreams (public: --sample, private: --private for @acme/*)"
-start_fixture pub --sample
-start_fixture priv --private
-UP_PUB=http://127.0.0.1:${PORT[pub]}
-UP_PRIV=http://127.0.0.1:${PORT[priv]}
-"$PY" "$CHECK" expected "$UP_PUB" "$UP_PRIV" "$WORK/expected.json"
 upstream_count() {  # all recorded requests of both fixtures so far
   local n=0 u c
   for u in "$UP_PUB" "$UP_PRIV"; do
@@ -209,12 +249,11 @@ upstream_count() {  # all recorded requests of both fixtures so far
 }
 
 # ---------------------------------------------------------------- the servers under test
-SERVERS=()
 start_hoard() {
-  local d=$WORK/hoard
+  local d=$SW/hoard
   mkdir -p "$d/store"
   # Port 0: hoard picks a free port and writes where it listens to the ready file.
-  cat >"$d/hoard.yml" <<EOF
+  cat >"$d/hoard.yml" <<EOC
 listen: 127.0.0.1:0
 store: { path: $d/store }
 log: { access: "" }
@@ -229,7 +268,7 @@ upstreams:
     url: $UP_PRIV
     scopes: ["@acme"]
     manifest_ttl: $DOC_TTL
-EOF
+EOC
   "$HOARD" serve --config "$d/hoard.yml" --ready-file "$d/ready" >"$d/log" 2>&1 &
   PID[hoard]=$!
   PIDS+=("${PID[hoard]}")
@@ -250,12 +289,12 @@ EOF
 }
 
 start_verdaccio() {
-  local d=$WORK/verdaccio port
+  local d=$SW/verdaccio port
   port=$(free_port)
   mkdir -p "$d/storage"
   # No auth for reads; nobody may register (max_users: -1). Log level warn: hoard's access log is
   # off too. Same scope routing as hoard: @acme/* only from the private upstream.
-  cat >"$d/config.yaml" <<EOF
+  cat >"$d/config.yaml" <<EOC
 storage: $d/storage
 auth:
   htpasswd:
@@ -279,7 +318,7 @@ listen: 127.0.0.1:$port
 web:
   enable: false
 log: { type: stdout, format: pretty, level: warn }
-EOF
+EOC
   "$VERDACCIO" --config "$d/config.yaml" >"$d/log" 2>&1 &
   PID[verdaccio]=$!
   PIDS+=("${PID[verdaccio]}")
@@ -288,13 +327,6 @@ EOF
   TBASE[verdaccio]=http://127.0.0.1:$port
   wait_http "${BASE[verdaccio]}-/ping" verdaccio "${PID[verdaccio]}" 30
 }
-
-if [[ $HOARD_OK == 1 ]]; then
-  if start_hoard; then SERVERS+=(hoard); else HOARD_OK=0 HOARD_NOTE="did not start (see log)"; fi
-fi
-start_verdaccio
-SERVERS+=(verdaccio)
-INSTALL_SERVERS=("${SERVERS[@]}")
 
 # ---------------------------------------------------------------- npm client
 # The system npm, isolated: its own HOME and npmrc (nothing from the machine's config, no proxy
@@ -317,7 +349,7 @@ npm_install() {  # npm_install SERVER PROJECT CACHE KEY: one timed install, chec
   t1=$EPOCHREALTIME
   line="wall_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') rc=$rc"
   line+=" server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")") upstream_requests=$(($(upstream_count) - up0))"
-  line+=" $("$PY" "$CHECK" install "$proj" "${TBASE[$s]}" "$WORK/expected.json" "$proj.npm.log")"
+  line+=" $("$PY" "$CHECK" install "$proj" "${TBASE[$s]}" "$SW/expected.json" "$proj.npm.log")"
   log "  install $key $s: $line"
   put "${key}_$s" "$line"
   if [[ $rc != 0 ]]; then tail -5 "$proj.npm.log" | sed 's/^/    npm: /' >&2; fi
@@ -335,26 +367,19 @@ rotated() {  # rotated ROUND SERVER...: the servers, rotated by ROUND places
 # npm's own files into the page cache, so that the first timed install does not pay for that.
 for _ in 1 2; do env -i PATH="$PATH" HOME="$NHOME" "$NPM_BIN" --version >/dev/null 2>&1 || true; done
 
-# The first install through each server: both caches cold (server and client). It fills the
-# server's cache and the client cache that the warm-client installs reuse.
-for s in "${INSTALL_SERVERS[@]}"; do
-  log "first install through $s (server and client cold)"
-  npm_install "$s" "$WORK/proj-$s-first" "$WORK/npmcache-$s-warm" first
-done
-
 # ---------------------------------------------------------------- nginx, the ceiling
 # hoard's own rewritten packument bytes as hoard sends them (gzip), one file per document;
 # nginx picks the file by Accept the way a registry must (corgi when Accept names npm's
 # abbreviated type) and sends it with the same Content-Type / Content-Encoding / Vary.
 start_nginx() {
-  local d=$WORK/nginx port v
+  local d=$SW/nginx port v
   port=$(free_port)
   mkdir -p "$d/tmp" "$d/root/_doc"
   for v in full corgi; do
-    [[ -s $WORK/doc-hoard-$v.gz ]] || { log "nginx: no bytes of hoard's $v packument"; return 1; }
-    cp "$WORK/doc-hoard-$v.gz" "$d/root/_doc/$v.json.gz"
+    [[ -s $SW/doc-hoard-$v.gz ]] || { log "nginx: no bytes of hoard's $v packument"; return 1; }
+    cp "$SW/doc-hoard-$v.gz" "$d/root/_doc/$v.json.gz"
   done
-  cat >"$d/nginx.conf" <<EOF
+  cat >"$d/nginx.conf" <<EOC
 $([[ $(id -u) == 0 ]] && echo 'user root;')
 worker_processes 2;
 pid $d/nginx.pid;
@@ -395,7 +420,7 @@ http {
     }
   }
 }
-EOF
+EOC
   /usr/sbin/nginx -c "$d/nginx.conf" -p "$d" -g 'daemon off;' >"$d/stdout.log" 2>&1 &
   PID[nginx]=$!
   PIDS+=("${PID[nginx]}")
@@ -412,74 +437,155 @@ check_docs() {  # check_docs SERVER
   local s=$1 ok=1 v line acc ct
   for v in full corgi; do
     if [[ $v == full ]]; then acc=$ACCEPT_FULL ct=$CTYPE_FULL; else acc=$ACCEPT_CORGI ct=$CTYPE_CORGI; fi
-    line=$("$PY" "$CHECK" doc "${BASE[$s]}$DOC" "$acc" "$ct" "${TBASE[$s]}" "$WORK/doc-$s-$v.gz")
-    log "  $s $v+gzip: $line"
-    put "doc_${v}_$s" "$line"
+    line=$("$PY" "$CHECK" doc "${BASE[$s]}$DOC" "$acc" "$ct" "${TBASE[$s]}" "$SW/doc-$s-$v.gz" "$SETPAD")
+    log "  $SET: $s $v+gzip: $line"
+    put "doc${SETK}_${v}_$s" "$line"
     [[ $line == ok=1* ]] || ok=0
   done
   STATUS[$s]=$ok
-  put "check_$s" "$ok"
+  put "check${SETK}_$s" "$ok"
 }
-for s in "${SERVERS[@]}"; do
-  log "checking $s's packuments of $DOC (port ${PORT[$s]})"
-  check_docs "$s"
-done
-if [[ $HOARD_OK == 1 && ${STATUS[hoard]} == 1 ]]; then
-  if start_nginx; then
-    SERVERS+=(nginx)
-    log "checking nginx's packuments of $DOC (port ${PORT[nginx]})"
-    check_docs nginx
-  fi
-else
-  log "no nginx ceiling: it serves hoard's bytes, and hoard has none"
-fi
 
 # ---------------------------------------------------------------- 1. warm packument req/s
-# The machine may be shared, so each measurement runs in ROUNDS short rounds with the servers
-# interleaved (and their order rotated per round); the report takes the median round.
 for v in full corgi; do
   if [[ $v == full ]]; then acc=$ACCEPT_FULL; else acc=$ACCEPT_CORGI; fi
-  cat >"$WORK/$v.lua" <<EOF
+  cat >"$WORK/$v.lua" <<EOC
 wrk.method = "GET"
 wrk.headers["Accept"] = "$acc"
 wrk.headers["Accept-Encoding"] = "gzip"
 wrk.headers["User-Agent"] = "npm/11 node/v20 linux x64 workspaces/false"
-EOF
+EOC
 done
-run_wrk() {  # run_wrk SERVER VARIANT ROUND
-  local s=$1 v=$2 r=$3 out=$WORK/$1.$2.r$3.wrk cpu0 line
+# After a load, wait (at most 30 s) until the server is idle again: a saturated Verdaccio still works
+# on the requests wrk abandoned at its deadline, and that must not land in the next server's round.
+settle() {  # settle SERVER: prints "settle_s=... tail_cpu_s=..."
+  local s=$1 t0=$EPOCHREALTIME c0 a b
+  c0=$(cpu_secs "${PID[$s]}")
+  for _ in $(seq 60); do
+    a=$(cpu_secs "${PID[$s]}")
+    sleep 0.5
+    b=$(cpu_secs "${PID[$s]}")
+    awk -v a="$a" -v b="$b" 'BEGIN { exit !(b - a < 0.03) }' && break
+  done
+  printf 'settle_s=%s tail_cpu_s=%s' "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')" \
+    "$(cpu_delta "$c0" "$(cpu_secs "${PID[$s]}")")"
+}
+run_wrk() {  # run_wrk SERVER VARIANT ROUND [CONNS]: CONNS 1 is one thread, one connection (key infix c1)
+  local s=$1 v=$2 r=$3 c=${4:-$WRK_CONNS} out=$SW/$1.$2.r$3.c${4:-$WRK_CONNS}.wrk cpu0 line t=$WRK_THREADS ck=""
+  [[ $c == 1 ]] && t=1 ck=c1
   cpu0=$(cpu_secs "${PID[$s]}")
-  timeout $((WRK_SECS + 30)) /usr/bin/wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WRK_SECS}s" --timeout 10s --latency \
+  timeout $((WRK_SECS + 30)) /usr/bin/wrk -t"$t" -c"$c" -d"${WRK_SECS}s" --timeout 10s --latency \
     -s "$WORK/$v.lua" "${BASE[$s]}$DOC" >"$out" 2>&1 || true
   line="req_per_s=$(awk '/^Requests\/sec:/ { print $2 }' "$out")"
   line+=" lat_avg=$(awk '$1 == "Latency" { print $2; exit }' "$out") lat_p99=$(awk '$1 == "99%" { print $2 }' "$out")"
   line+=" non2xx=$(awk '/Non-2xx or 3xx/ { print $NF }' "$out") sockerr=$(awk '/Socket errors:/ { gsub(/[ ,]+/, ""); sub(/^Socketerrors:/, ""); print }' "$out")"
   line+=" requests=$(awk '/requests in/ { print $1 }' "$out") read=$(awk '/requests in/ { print $5 }' "$out")"
   line+=" server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")")"
-  log "  wrk $v+gzip $s: $line"
-  put "pk_${v}_r${r}_$s" "$line"
+  line+=" $(settle "$s")"
+  log "  $SET: wrk $v+gzip c=$c $s: $line"
+  put "pk${SETK}${ck}_${v}_r${r}_$s" "$line"
 }
-for ((r = 1; r <= ROUNDS; r++)); do
-  for v in full corgi; do
-    log "packument GET $v+gzip (wrk) round $r/$ROUNDS: c=$WRK_CONNS, ${WRK_SECS}s per server"
-    for s in $(rotated "$r" "${SERVERS[@]}"); do run_wrk "$s" "$v" "$r"; done
-  done
-done
 
-# ---------------------------------------------------------------- 2. warm npm install
-for ((r = 1; r <= INSTALL_REPS; r++)); do
-  log "npm install round $r/$INSTALL_REPS (server warm): cold client cache, then warm client cache"
-  for s in $(rotated "$r" "${INSTALL_SERVERS[@]}"); do
-    npm_install "$s" "$WORK/proj-$s-cold-r$r" "$WORK/npmcache-$s-cold-r$r" "inst_cold_r$r"
-    rm -rf "$WORK/npmcache-$s-cold-r$r"
-    npm_install "$s" "$WORK/proj-$s-warm-r$r" "$WORK/npmcache-$s-warm" "inst_warm_r$r"
-  done
-done
+# ---------------------------------------------------------------- one set
+run_set() {  # run_set NAME KEY PAD INSTALLS(0|1)
+  SET=$1 SETK=$2 SETPAD=$3
+  local installs=$4 s r v set_pids=()
+  SW=$WORK/set-$SET
+  mkdir -p "$SW"
+  PID=() PORT=() BASE=() TBASE=() STATUS=()
+  log "== set $SET: fixture packages padded with $SETPAD old versions each$([[ $installs == 1 ]] && echo '; packument req/s and installs' || echo '; packument req/s only')"
+  log "starting the fixture npm upstreams (public: --sample, private: --private for @acme/*; --pad-versions $SETPAD)"
+  start_fixture pub --sample "$SETPAD"
+  start_fixture priv --private "$SETPAD"
+  set_pids+=("${PID[pub]}" "${PID[priv]}")
+  UP_PUB=http://127.0.0.1:${PORT[pub]}
+  UP_PRIV=http://127.0.0.1:${PORT[priv]}
+  local tree
+  tree=$("$PY" "$CHECK" expected "$UP_PUB" "$UP_PRIV" "$SW/expected.json")
+  log "  $SET: the sample project's packuments at the fixtures: $tree"
+  put "tree${SETK}" "$tree"
 
-for s in "${SERVERS[@]}"; do
-  put "rss_$s" "$(peak_rss_mib "${PID[$s]}")"
-  if kill -0 "${PID[$s]}" 2>/dev/null; then put "alive_$s" 1; else put "alive_$s" 0; log "$s EXITED during the run"; fi
-done
+  SERVERS=()
+  if [[ $HOARD_OK == 1 ]]; then
+    if start_hoard; then SERVERS+=(hoard); set_pids+=("${PID[hoard]}"); else HOARD_OK=0 HOARD_NOTE="did not start (see log)"; fi
+  fi
+  start_verdaccio
+  set_pids+=("${PID[verdaccio]}")
+  SERVERS+=(verdaccio)
+  local install_servers=("${SERVERS[@]}")
+
+  # The first install through each server: both caches cold (server and client). It fills the
+  # server's cache and the client cache that the warm-client installs reuse.
+  if [[ $installs == 1 ]]; then
+    put install_set "$SETK"
+    put install_pad "$SETPAD"
+    for s in "${install_servers[@]}"; do
+      log "first install through $s (server and client cold)"
+      npm_install "$s" "$SW/proj-$s-first" "$SW/npmcache-$s-warm" first
+    done
+  fi
+
+  for s in "${SERVERS[@]}"; do
+    log "checking $s's packuments of $DOC (port ${PORT[$s]})"
+    check_docs "$s"
+  done
+  if [[ $HOARD_OK == 1 && ${STATUS[hoard]} == 1 ]]; then
+    if start_nginx; then
+      SERVERS+=(nginx)
+      set_pids+=("${PID[nginx]}")
+      log "checking nginx's packuments of $DOC (port ${PORT[nginx]})"
+      check_docs nginx
+    fi
+  else
+    log "no nginx ceiling: it serves hoard's bytes, and hoard has none"
+  fi
+
+  # 1. warm packument req/s. The machine may be shared, so each measurement runs in ROUNDS short
+  # rounds with the servers interleaved (and their order rotated per round); the report takes the
+  # median round.
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for v in full corgi; do
+      log "$SET: packument GET $v+gzip (wrk) round $r/$ROUNDS: c=$WRK_CONNS, ${WRK_SECS}s per server"
+      for s in $(rotated "$r" "${SERVERS[@]}"); do run_wrk "$s" "$v" "$r"; done
+    done
+    # With big documents a slow server cannot show its rate at c=50 in a few seconds: it works on
+    # 50 requests at once, so its first answers come after ~50 request-times. One connection shows
+    # each server's cost per request (req/s = 1 / latency) without that start-up transient.
+    if [[ $SETPAD != 0 ]]; then
+      log "$SET: packument GET full+gzip (wrk) round $r/$ROUNDS: one connection, ${WRK_SECS}s per server"
+      for s in $(rotated "$r" "${SERVERS[@]}"); do run_wrk "$s" full "$r" 1; done
+    fi
+  done
+
+  # 2. warm npm install
+  if [[ $installs == 1 ]]; then
+    for ((r = 1; r <= INSTALL_REPS; r++)); do
+      log "$SET: npm install round $r/$INSTALL_REPS (server warm): cold client cache, then warm client cache"
+      for s in $(rotated "$r" "${install_servers[@]}"); do
+        npm_install "$s" "$SW/proj-$s-cold-r$r" "$SW/npmcache-$s-cold-r$r" "inst_cold_r$r"
+        rm -rf "$SW/npmcache-$s-cold-r$r"
+        npm_install "$s" "$SW/proj-$s-warm-r$r" "$SW/npmcache-$s-warm" "inst_warm_r$r"
+      done
+    done
+  fi
+
+  for s in "${SERVERS[@]}"; do
+    put "rss${SETK}_$s" "$(peak_rss_mib "${PID[$s]}")"
+    if kill -0 "${PID[$s]}" 2>/dev/null; then put "alive${SETK}_$s" 1; else put "alive${SETK}_$s" 0; log "$s EXITED during the $SET set"; fi
+  done
+  log "stopping the $SET set"
+  stop_pids "${set_pids[@]}"
+  # npm caches and projects of this set are no longer needed; logs stay for --keep.
+  rm -rf "$SW"/npmcache-* "$SW"/proj-*/node_modules
+}
+
+if [[ $PAD_VERSIONS == 0 ]]; then
+  run_set plain "" 0 1
+else
+  run_set plain "" 0 0
+  run_set padded pad "$PAD_VERSIONS" 1
+fi
+put pad_versions "$PAD_VERSIONS"
 
 # ---------------------------------------------------------------- report
 head_commit() {  # the checked-out commit, short, read from .git without running git
@@ -519,5 +625,5 @@ put packument_ttl "$DOC_TTL"
 put doc "$DOC"
 
 mkdir -p "$(dirname "$OUT")"
-"$PY" "$HERE/report.py" "$RES" "$OUT"
-log "wrote $OUT"
+"$PY" "$HERE/report.py" "$RES" "$OUT" ${SUMMARY:+"$SUMMARY"}
+log "wrote $OUT${SUMMARY:+ and the npm section of ${SUMMARY#"$ROOT"/}}"
