@@ -56,6 +56,14 @@ void DocumentRequest::refresh() {
       return;
     }
   }
+  if (cache_.fetching(keys_.ref)) {
+    fetch();
+    return;
+  }
+  prepareFetch([this] { fetch(); });
+}
+
+void DocumentRequest::fetch() {
   pending_ =
       cache_.fetch(keys_, known_, source(), [this](const DocumentResult& r) { onFetched(r); });
 }

@@ -14,6 +14,7 @@
 // fetch carries on); a stored variant evicted underneath its entry (fetched
 // afresh once); the upstream gate closed (breaker, 429, offline) with or
 // without a stale copy.
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,10 @@ class DocumentRequest : public http::RequestContext {
   // The entry to answer with; `cacheResult` is hit, miss, revalidated or stale.
   virtual void serve(const DocumentEntryPtr& entry, const char* cacheResult) = 0;
   virtual void respondError(int status, std::string_view message, http::Headers extra) = 0;
+  // Runs before an upstream fetch is started (a cache miss or an expired
+  // entry): call `proceed` to fetch, or answer the client instead (a Go
+  // go.mod first needs its checksum-database record).
+  virtual void prepareFetch(std::function<void()> proceed) { proceed(); }
   // What the document is, for messages ("lodash", "project acme-core").
   virtual std::string subject() const = 0;
   // The upstream answered 404 (or 410): passed on as such.
@@ -60,6 +65,7 @@ class DocumentRequest : public http::RequestContext {
  private:
   void onEntry(const DocumentEntryPtr& entry);
   void refresh();
+  void fetch();
   void onFetched(const DocumentResult& r);
   bool staleAllowed() const;
 

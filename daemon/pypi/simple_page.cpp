@@ -70,9 +70,7 @@ std::string removeDotSegments(std::string_view in) {
   while (!in.empty()) {
     if (in.starts_with("../")) {
       in.remove_prefix(3);
-    } else if (in.starts_with("./")) {
-      in.remove_prefix(2);
-    } else if (in.starts_with("/./")) {
+    } else if (in.starts_with("./") || in.starts_with("/./")) {
       in.remove_prefix(2);
     } else if (in == "/.") {
       in = "/";
@@ -109,6 +107,37 @@ std::string composeUrl(const UrlParts& p, std::string_view path, std::string_vie
   if (hasQuery) {
     out.push_back('?');
     out.append(query);
+  }
+  return out;
+}
+
+// Only http(s) URLs with a host leave this file as something to fetch: an
+// upstream page naming file:///etc/passwd or gopher:// must not turn into a
+// request. Spaces and non-ASCII bytes (sloppy static indexes) are
+// percent-encoded; other control characters drop the URL.
+std::optional<std::string> fetchableUrl(std::string_view url) {
+  auto p = splitUrl(url);
+  std::string scheme(p.scheme);
+  for (char& c : scheme) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  if (!p.hasScheme || (scheme != "http" && scheme != "https") || !p.hasAuthority ||
+      p.authority.empty()) {
+    return std::nullopt;
+  }
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(url.size());
+  for (char c : url) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return std::nullopt;
+    if (u == ' ' || u >= 0x80) {
+      out.push_back('%');
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xf]);
+    } else {
+      out.push_back(c);
+    }
   }
   return out;
 }
@@ -188,21 +217,32 @@ bool isSupportedApiVersion(std::string_view v) {
   return ok;
 }
 
-std::expected<std::string, std::string> apiVersionOf(Json& doc) {
+// The page's api-version, filling in "1.0" where the page has none; nullopt
+// (and `error`) when it is not one hoard can serve.
+std::optional<std::string> apiVersionOf(Json& doc, std::string& error) {
   auto meta = doc.find("meta");
   if (meta == doc.end()) {
     doc["meta"] = {{"api-version", "1.0"}};
     return "1.0";
   }
-  if (!meta->is_object()) return std::unexpected("meta is not an object");
+  if (!meta->is_object()) {
+    error = "meta is not an object";
+    return std::nullopt;
+  }
   auto version = meta->find("api-version");
   if (version == meta->end()) {
     (*meta)["api-version"] = "1.0";
     return "1.0";
   }
-  if (!version->is_string()) return std::unexpected("meta.api-version is not a string");
+  if (!version->is_string()) {
+    error = "meta.api-version is not a string";
+    return std::nullopt;
+  }
   std::string v = version->get<std::string>();
-  if (!isSupportedApiVersion(v)) return std::unexpected("unsupported api-version " + v);
+  if (!isSupportedApiVersion(v)) {
+    error = "unsupported api-version " + v;
+    return std::nullopt;
+  }
   return v;
 }
 
@@ -213,28 +253,31 @@ std::string dump(const Json& doc) {
   return doc.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-// The one renderer both input forms go through.
-std::expected<RenderedProjectPage, std::string> renderDocument(Json doc, std::string_view pageUrl,
-                                                               std::string_view project) {
+// The one renderer both input forms go through; returns an error, or "".
+// (Internal results avoid std::expected: clang-tidy 14 cannot analyse a
+// file that destroys one with this libstdc++.)
+std::string renderDocument(Json doc, std::string_view pageUrl, std::string_view project,
+                           RenderedProjectPage& out) {
   if (!isValidProjectName(project) || normalizeProject(project) != project) {
-    return std::unexpected("not a normalized project name: " + std::string(project));
+    return "not a normalized project name: " + std::string(project);
   }
-  if (!doc.is_object()) return std::unexpected("project page is not a JSON object");
+  if (!doc.is_object()) return "project page is not a JSON object";
   auto files = doc.find("files");
   if (files == doc.end() || !files->is_array()) {
-    return std::unexpected("project page has no files array");
+    return "project page has no files array";
   }
-  auto apiVersion = apiVersionOf(doc);
-  if (!apiVersion) return std::unexpected(apiVersion.error());
+  std::string error;
+  auto apiVersion = apiVersionOf(doc, error);
+  if (!apiVersion) return error;
   if (auto name = doc.find("name"); name == doc.end()) {
     doc["name"] = project;
   } else if (!name->is_string() || normalizeProject(name->get<std::string>()) != project) {
-    return std::unexpected("project page is for " + name->dump() + ", not " + std::string(project));
+    return "project page is for " + name->dump() + ", not " + std::string(project);
   }
 
-  RenderedProjectPage out;
   const std::string hrefBase = "../../files/" + std::string(project) + "/";
   std::string links;
+  links.reserve(files->size() * 320);
   Json kept = Json::array();
   for (auto& f : *files) {
     if (!f.is_object()) {
@@ -266,12 +309,13 @@ std::expected<RenderedProjectPage, std::string> renderDocument(Json doc, std::st
       auto [algo, value] = fragmentHash(upstreamRef);
       if (algo == "sha256") sha = sha256Hex(Json(value));
     }
-    if (!sha) {
+    auto fetchable = fetchableUrl(resolveUrl(pageUrl, upstreamRef));
+    if (!sha || !fetchable) {
       ++out.droppedFiles;
       continue;
     }
     (*hashes)["sha256"] = *sha;
-    std::string upstreamUrl = resolveUrl(pageUrl, upstreamRef);
+    const std::string& upstreamUrl = *fetchable;
     out.files[name] = FileSource{upstreamUrl, *Digest::fromHex(DigestAlgorithm::Sha256, *sha)};
 
     // PEP 714: `core-metadata` wins over the legacy keys when present.
@@ -295,7 +339,12 @@ std::expected<RenderedProjectPage, std::string> renderDocument(Json doc, std::st
     }
     // A relative provenance URL (PEP 740) would otherwise resolve against hoard.
     if (auto prov = f.find("provenance"); prov != f.end() && prov->is_string()) {
-      *prov = resolveUrl(pageUrl, prov->get<std::string>());
+      auto absolute = fetchableUrl(resolveUrl(pageUrl, prov->get<std::string>()));
+      if (absolute) {
+        *prov = std::move(*absolute);
+      } else {
+        *prov = nullptr;
+      }
     }
 
     std::string href = hrefBase + percentEncodeSegment(name);
@@ -340,7 +389,7 @@ std::expected<RenderedProjectPage, std::string> renderDocument(Json doc, std::st
   out.html.append("</h1>\n");
   out.html.append(links);
   out.html.append(kTail);
-  return out;
+  return {};
 }
 
 // ---------------------------------------------------------------- HTML in
@@ -593,6 +642,8 @@ class ProjectListWriter {
   std::string apiVersion = "1.0";
   bool sawProjects = false;
 
+  // nlohmann's SAX interface fixes these names.
+  // NOLINTBEGIN(readability-identifier-naming)
   bool null() { return scalar("null"); }
   bool boolean(bool v) { return scalar(v ? "true" : "false"); }
   bool number_integer(number_integer_t v) { return scalar(std::to_string(v)); }
@@ -636,6 +687,7 @@ class ProjectListWriter {
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
     return false;
   }
+  // NOLINTEND(readability-identifier-naming)
 
  private:
   enum class Role { Other, Root, Meta, Projects, Entry };
@@ -652,26 +704,31 @@ class ProjectListWriter {
     return false;
   }
 
+  std::nullopt_t failed(std::string message) {
+    fail(std::move(message));
+    return std::nullopt;
+  }
+
   std::string& out() { return inEntry_ ? entry_ : json; }
 
   // What the next value is, given where it sits; errors for the few places
   // the shape is fixed.
-  std::expected<Role, std::string> roleOfNext(bool isObject, bool isContainer) {
+  std::optional<Role> roleOfNext(bool isObject, bool isContainer) {
     if (stack_.empty()) {
-      if (!isObject) return std::unexpected("project list is not a JSON object");
+      if (!isObject) return failed("project list is not a JSON object");
       return Role::Root;
     }
     const Frame& top = stack_.back();
     if (top.role == Role::Root && top.key == "projects") {
-      if (!isContainer || isObject) return std::unexpected("projects is not an array");
+      if (!isContainer || isObject) return failed("projects is not an array");
       return Role::Projects;
     }
     if (top.role == Role::Root && top.key == "meta") {
-      if (!isObject) return std::unexpected("meta is not an object");
+      if (!isObject) return failed("meta is not an object");
       return Role::Meta;
     }
     if (top.role == Role::Meta && top.key == "api-version" && isContainer) {
-      return std::unexpected("meta.api-version is not a string");
+      return failed("meta.api-version is not a string");
     }
     if (top.role == Role::Projects) return Role::Entry;
     return Role::Other;
@@ -687,7 +744,7 @@ class ProjectListWriter {
 
   bool scalar(std::string_view text) {
     auto role = roleOfNext(false, false);
-    if (!role) return fail(role.error());
+    if (!role) return false;
     if (stack_.back().role == Role::Meta && stack_.back().key == "api-version" &&
         !text.starts_with('"')) {
       return fail("meta.api-version is not a string");
@@ -700,7 +757,7 @@ class ProjectListWriter {
 
   bool open(bool isObject) {
     auto role = roleOfNext(isObject, true);
-    if (!role) return fail(role.error());
+    if (!role) return false;
     if (!stack_.empty()) separate();
     if (*role == Role::Entry) {
       inEntry_ = true;
@@ -786,7 +843,11 @@ std::expected<RenderedProjectPage, std::string> renderProjectPage(std::string_vi
                                                                   std::string_view project) {
   auto doc = Json::parse(upstreamJson, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return std::unexpected("project page is not JSON");
-  return renderDocument(std::move(doc), pageUrl, project);
+  RenderedProjectPage out;
+  if (auto error = renderDocument(std::move(doc), pageUrl, project, out); !error.empty()) {
+    return std::unexpected(std::move(error));
+  }
+  return out;
 }
 
 std::expected<RenderedProjectPage, std::string> parseSimpleHtml(std::string_view upstreamHtml,
@@ -826,7 +887,11 @@ std::expected<RenderedProjectPage, std::string> parseSimpleHtml(std::string_view
   doc["meta"] = {{"api-version", apiVersion}};
   doc["name"] = project;
   doc["files"] = std::move(files);
-  return renderDocument(std::move(doc), pageUrl, project);
+  RenderedProjectPage out;
+  if (auto error = renderDocument(std::move(doc), pageUrl, project, out); !error.empty()) {
+    return std::unexpected(std::move(error));
+  }
+  return out;
 }
 
 std::expected<RenderedProjectList, std::string> renderProjectList(std::string_view upstreamJson) {

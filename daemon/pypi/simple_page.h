@@ -33,7 +33,8 @@ struct RenderedProjectPage {
 // `upstreamJson` is the upstream's application/vnd.pypi.simple.v1+json page
 // for `project` (normalized), fetched from `pageUrl`. The result is meant to
 // be served at /pypi/simple/<project>/: file URLs become
-// "../../files/<project>/<filename>". Only files with a sha256 survive; core
+// "../../files/<project>/<filename>". Only files with a sha256 and an
+// http(s) upstream URL survive; core
 // metadata survives only with a sha256 (else it becomes `false`), and JSON
 // carries only the PEP 714 `core-metadata` key (pip 22.3-23.1, e.g. Debian
 // 12's 23.0.1, fails on any `dist-info-metadata` key in JSON); HTML carries

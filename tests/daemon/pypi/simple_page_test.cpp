@@ -292,6 +292,24 @@ TEST_CASE("pypi project page: files hoard cannot serve are dropped") {
       Json{{"url", "https://f.example/x.tar.gz"}, {"hashes", {{"sha256", sha}}}},
       Json{{"filename", "hashes-not-object-1.0.tar.gz"}, {"url", "x"}, {"hashes", "sha256"}},
       Json("not an object"),
+      Json{{"filename", "local-1.0.tar.gz"},
+           {"url", "file:///etc/passwd"},
+           {"hashes", {{"sha256", sha}}}},
+      Json{{"filename", "ftp-1.0.tar.gz"},
+           {"url", "ftp://f.example/ftp-1.0.tar.gz"},
+           {"hashes", {{"sha256", sha}}}},
+      Json{{"filename", "nohost-1.0.tar.gz"},
+           {"url", "http:g.tar.gz"},
+           {"hashes", {{"sha256", sha}}}},
+      Json{{"filename", "emptyhost-1.0.tar.gz"},
+           {"url", "https:///x.tar.gz"},
+           {"hashes", {{"sha256", sha}}}},
+      Json{{"filename", "crlf-1.0.tar.gz"},
+           {"url", "https://f.example/a\r\nHost: x/crlf-1.0.tar.gz"},
+           {"hashes", {{"sha256", sha}}}},
+      Json{{"filename", "js-1.0.tar.gz"},
+           {"url", "javascript:alert(1)"},
+           {"hashes", {{"sha256", sha}}}},
       Json{{"filename", 7}, {"url", "x"}, {"hashes", {{"sha256", sha}}}},
   };
   Json doc = {{"meta", {{"api-version", "1.0"}}}, {"name", "ok"}, {"files", files}};
@@ -323,7 +341,11 @@ TEST_CASE("pypi project page: hashes from the URL fragment, case, and encoded na
                 {{"filename", "torch-2.0.0.tar.gz"},
                  {"url", "t.tar.gz"},
                  {"hashes", {{"sha256", upper}}},
-                 {"provenance", "../../prov/torch-2.0.0.tar.gz.provenance"}}}}};
+                 {"provenance", "../../prov/torch-2.0.0.tar.gz.provenance"}},
+                {{"filename", "torch-1.0.0.tar.gz"},
+                 {"url", "/a dir/t\u00e9.tar.gz"},
+                 {"hashes", {{"sha256", sha}}},
+                 {"provenance", "file:///etc/passwd"}}}}};
   auto r = renderProjectPage(doc.dump(), "https://d.example/simple/torch/", "torch");
   REQUIRE(r);
   CHECK(r->droppedFiles == 0);
@@ -341,6 +363,8 @@ TEST_CASE("pypi project page: hashes from the URL fragment, case, and encoded na
   CHECK(r->files.at("torch-2.0.0.tar.gz").url == "https://d.example/simple/torch/t.tar.gz");
   // Relative provenance would resolve against hoard; it is made absolute.
   CHECK((*sdist)["provenance"] == "https://d.example/prov/torch-2.0.0.tar.gz.provenance");
+  CHECK((*fileNamed(out, "torch-1.0.0.tar.gz"))["provenance"].is_null());  // was file://
+  CHECK(r->files.at("torch-1.0.0.tar.gz").url == "https://d.example/a%20dir/t%C3%A9.tar.gz");
   CHECK(anchorOf(r->html, "torch-2.0.0.tar.gz")
             .find(" data-provenance=\"https://d.example/prov/torch-2.0.0.tar.gz.provenance\"") !=
         std::string::npos);
