@@ -40,6 +40,10 @@ std::expected<void, std::string> App::start() {
       pypi::PypiService::Deps{loop_, asyncStore_.get(), access_.get(), http_.get(), clock_,
                               &metrics_, &fills_},
       config_.upstreams, config_.offline);
+  go_ =
+      std::make_unique<go::GoService>(go::GoService::Deps{loop_, asyncStore_.get(), access_.get(),
+                                                          http_.get(), clock_, &metrics_, &fills_},
+                                      config_.upstreams, config_.offline);
 
   const auto& logPath = config_.log.accessLog;
   if (logPath == "-") {
@@ -59,6 +63,7 @@ std::expected<void, std::string> App::start() {
       std::make_unique<http::Server>(loop_, limits, [this](http::Exchange& ex) { route(ex); });
   server_->setErrorFormatter(
       [](int status, std::string_view message, std::string_view target) -> std::string {
+        if (target.starts_with("/go/")) return std::string(message) + "\n";
         if (target.starts_with("/npm/") || target.starts_with("/pypi/")) {
           nlohmann::json j;
           if (target.find("/-/npm/v1/security/") != std::string_view::npos) {
@@ -111,6 +116,10 @@ void App::route(http::Exchange& ex) {
     pypi_->handle(ex, std::string_view(path).substr(6));
     return;
   }
+  if (path.starts_with("/go/")) {
+    go_->handle(ex, std::string_view(path).substr(4));
+    return;
+  }
   if (path == "/-/metrics") {
     auto body = metrics_.render();
     body += "# TYPE hoard_store_bytes gauge\nhoard_store_bytes " +
@@ -161,6 +170,7 @@ void App::shutdown(std::function<void()> done) {
     oci_->cancelAll();
     npm_->cancelAll();
     pypi_->cancelAll();
+    go_->cancelAll();
     access_->flush([this, done = std::move(done)]() mutable {
       access_->close();
       accessLog_->flush([this, done = std::move(done)]() mutable {

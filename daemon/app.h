@@ -14,6 +14,7 @@
 #include "cache/clock.h"
 #include "conf/config.h"
 #include "daemon/access_log.h"
+#include "daemon/go/service.h"
 #include "daemon/http/server.h"
 #include "daemon/metrics.h"
 #include "daemon/npm/service.h"
@@ -54,6 +55,7 @@ class App {
   std::unique_ptr<oci::OciService> oci_;
   std::unique_ptr<npm::NpmService> npm_;
   std::unique_ptr<pypi::PypiService> pypi_;
+  std::unique_ptr<go::GoService> go_;
   std::unique_ptr<AccessLog> accessLog_;
   int accessLogFd_ = -1;
   std::unique_ptr<http::Server> server_;
