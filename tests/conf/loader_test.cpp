@@ -139,7 +139,7 @@ TEST_CASE("conf/examples/hoard.yaml loads and sets every section") {
   CHECK(r->store.maxSizeBytes == 50ull << 30);
   CHECK(r->log.accessLog == "-");
   CHECK(r->log.level == "info");
-  REQUIRE(r->upstreams.size() == 4);
+  REQUIRE(r->upstreams.size() == 5);
   CHECK(r->upstreams[0].isDefault);
   CHECK(r->upstreams[0].prefix == "dockerhub");
   REQUIRE(r->upstreams[1].auth);
@@ -151,6 +151,8 @@ TEST_CASE("conf/examples/hoard.yaml loads and sets every section") {
   CHECK(r->upstreams[3].kind == UpstreamKind::Pypi);
   CHECK(r->upstreams[3].isDefault);
   CHECK(r->upstreams[3].fileHosts.size() == 1);
+  CHECK(r->upstreams[4].kind == UpstreamKind::Go);
+  CHECK(r->upstreams[4].sumdbName == "sum.golang.org");
 
   // Without the variables the example still loads (hoard check-config works out of the box),
   // pulling from ghcr anonymously; HOARD_LISTEN overrides the listener.
