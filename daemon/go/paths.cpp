@@ -1,6 +1,6 @@
 #include "daemon/go/paths.h"
 
-#include <cctype>
+#include "daemon/http/percent.h"
 
 namespace hoard::go {
 
@@ -14,24 +14,6 @@ bool isUpper(char c) {
 }
 bool isDigit(char c) {
   return c >= '0' && c <= '9';
-}
-
-std::optional<std::string> percentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    if (i + 2 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1])) ||
-        !std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      return std::nullopt;
-    }
-    out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-    i += 2;
-  }
-  return out;
 }
 
 // One path element of a module path (module.CheckPath's checkElem, import-path flavour).
@@ -156,7 +138,7 @@ bool isCanonicalVersion(std::string_view v) {
 }
 
 std::optional<GoPath> parseGoPath(std::string_view rest) {
-  auto decoded = percentDecode(rest);
+  auto decoded = http::percentDecode(rest);
   if (!decoded) return std::nullopt;
   std::string_view p = *decoded;
   for (char c : p) {

@@ -1,7 +1,5 @@
 #include "daemon/go/service.h"
 
-#include "daemon/upstream_outcome.h"
-
 namespace hoard::go {
 
 void respondGoError(http::Exchange& ex, int status, std::string_view message, http::Headers extra) {
@@ -19,14 +17,6 @@ GoService::GoService(Deps deps, const std::vector<conf::UpstreamConfig>& upstrea
     if (u.isDefault) default_ = up.get();
     upstreams_.push_back(std::move(up));
   }
-}
-
-OutcomeRecorder GoService::outcomeRecorder(FrontUpstream& upstream) {
-  FrontUpstream* up = &upstream;
-  Metrics* metrics = deps_.metrics;
-  return [up, metrics](long status, FetchError error, std::string_view retryAfter) {
-    recordUpstreamOutcome(*up->health, *metrics, up->config.name, status, error, retryAfter);
-  };
 }
 
 FrontUpstream* GoService::route(std::string_view modulePath, bool* isPrivate) {
@@ -110,7 +100,7 @@ class RecordLookup : public std::enable_shared_from_this<RecordLookup> {
       return;
     }
     std::weak_ptr<RecordLookup> weak = shared_from_this();
-    step_ = svc_.documents().load(keys_, {}, [weak](DocumentEntryPtr loaded) {
+    step_ = svc_.documents().load(keys_, {}, [weak](const DocumentEntryPtr& loaded) {
       auto self = weak.lock();
       if (!self) return;
       if (loaded) {

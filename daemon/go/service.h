@@ -23,6 +23,7 @@
 #include "conf/config.h"
 #include "daemon/blob_response.h"
 #include "daemon/document/document_cache.h"
+#include "daemon/front_deps.h"
 #include "daemon/front_upstream.h"
 #include "daemon/go/paths.h"
 #include "daemon/http/exchange.h"
@@ -39,15 +40,7 @@ struct ChecksumRecord {
 
 class GoService {
  public:
-  struct Deps {
-    uv_loop_t* loop;
-    AsyncStore* store;
-    AccessTracker* access;
-    HttpClient* http;
-    ClockPtr clock;
-    Metrics* metrics;
-    FillRegistry* fills;
-  };
+  using Deps = FrontDeps;
   GoService(Deps deps, const std::vector<conf::UpstreamConfig>& upstreams, bool globalOffline);
 
   // Every request under /go/ (path without the mount).
@@ -58,10 +51,10 @@ class GoService {
   HttpClient& http() { return *deps_.http; }
   Metrics& metrics() { return *deps_.metrics; }
   ClockPtr clock() const { return deps_.clock; }
-  BlobServices blobServices() const {
-    return {deps_.loop, deps_.store, deps_.access, deps_.fills, deps_.metrics, deps_.clock};
+  BlobServices blobServices() const { return deps_.blobServices(); }
+  OutcomeRecorder outcomeRecorder(FrontUpstream& upstream) {
+    return hoard::outcomeRecorder(upstream, *deps_.metrics);
   }
-  OutcomeRecorder outcomeRecorder(FrontUpstream& upstream);
 
   // The upstream for a module path: the one whose prefix matches, else the default.
   FrontUpstream* route(std::string_view modulePath, bool* isPrivate);

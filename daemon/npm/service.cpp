@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/log.h"
-#include "daemon/upstream_outcome.h"
 
 namespace hoard::npm {
 
@@ -58,14 +57,6 @@ std::string NpmService::mountUrl(const http::Request& req) const {
   auto proto = req.header("x-forwarded-proto");
   std::string scheme = proto == "https" ? "https" : "http";
   return scheme + "://" + std::string(host) + "/npm";
-}
-
-OutcomeRecorder NpmService::outcomeRecorder(FrontUpstream& upstream) {
-  FrontUpstream* up = &upstream;
-  Metrics* metrics = deps_.metrics;
-  return [up, metrics](long status, FetchError error, std::string_view retryAfter) {
-    recordUpstreamOutcome(*up->health, *metrics, up->config.name, status, error, retryAfter);
-  };
 }
 
 void NpmService::countUpstreamRequest(const FrontUpstream& upstream, std::string_view kind) {

@@ -15,6 +15,7 @@
 #include "conf/config.h"
 #include "daemon/blob_response.h"
 #include "daemon/document/document_cache.h"
+#include "daemon/front_deps.h"
 #include "daemon/front_upstream.h"
 #include "daemon/http/exchange.h"
 #include "daemon/metrics.h"
@@ -26,15 +27,7 @@ namespace hoard::npm {
 
 class NpmService {
  public:
-  struct Deps {
-    uv_loop_t* loop;
-    AsyncStore* store;
-    AccessTracker* access;
-    HttpClient* http;
-    ClockPtr clock;
-    Metrics* metrics;
-    FillRegistry* fills;
-  };
+  using Deps = FrontDeps;
   NpmService(Deps deps, const std::vector<conf::UpstreamConfig>& upstreams, bool globalOffline,
              std::string publicUrl);
 
@@ -45,15 +38,14 @@ class NpmService {
   // Shared with the handlers.
   DocumentCache& documents() { return documents_; }
   HttpClient& http() { return *deps_.http; }
-  BlobServices blobServices() const {
-    return {deps_.loop, deps_.store, deps_.access, deps_.fills, deps_.metrics, deps_.clock};
-  }
+  BlobServices blobServices() const { return deps_.blobServices(); }
   FrontUpstream* route(const NpmPath& path);
   // hoard's URL for the mount, as clients reach it: public_url, else the
   // request's Host (and X-Forwarded-Proto). Empty if the Host is unusable.
   std::string mountUrl(const http::Request& req) const;
-  // Reports upstream outcomes to `upstream`'s health; may outlive requests.
-  OutcomeRecorder outcomeRecorder(FrontUpstream& upstream);
+  OutcomeRecorder outcomeRecorder(FrontUpstream& upstream) {
+    return hoard::outcomeRecorder(upstream, *deps_.metrics);
+  }
   void countUpstreamRequest(const FrontUpstream& upstream, std::string_view kind);
 
  private:

@@ -15,6 +15,7 @@
 #include "cache/fill.h"
 #include "conf/config.h"
 #include "daemon/blob_response.h"
+#include "daemon/front_deps.h"
 #include "daemon/http/exchange.h"
 #include "daemon/metrics.h"
 #include "daemon/oci/manifest_cache.h"
@@ -48,15 +49,7 @@ struct OciTarget {
 
 class OciService {
  public:
-  struct Deps {
-    uv_loop_t* loop;
-    AsyncStore* store;
-    AccessTracker* access;
-    HttpClient* http;
-    ClockPtr clock;
-    Metrics* metrics;
-    FillRegistry* fills;  // shared by every front end: one fill per digest
-  };
+  using Deps = FrontDeps;
   // globalOffline: the config's top-level `offline: true`.
   OciService(Deps deps, const std::vector<conf::UpstreamConfig>& upstreams, bool globalOffline);
 
@@ -72,9 +65,7 @@ class OciService {
   ClockPtr clock() const { return deps_.clock; }
   Metrics& metrics() { return *deps_.metrics; }
   FillRegistry& blobFills() { return *deps_.fills; }
-  BlobServices blobServices() const {
-    return {deps_.loop, deps_.store, deps_.access, deps_.fills, deps_.metrics, deps_.clock};
-  }
+  BlobServices blobServices() const { return deps_.blobServices(); }
   ManifestCache& manifests() { return manifests_; }
   std::unordered_map<std::string, ManifestFetchPtr>& manifestFetches() { return manifestFetches_; }
 

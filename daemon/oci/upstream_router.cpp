@@ -67,33 +67,6 @@ std::string_view queryParam(std::string_view query, std::string_view key) {
   return "";
 }
 
-std::optional<std::string> percentDecode(std::string_view raw) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(raw.size());
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    char c = raw[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%') {
-      if (i + 2 >= raw.size()) return std::nullopt;
-      int hi = hex(raw[i + 1]);
-      int lo = hex(raw[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 std::optional<std::string> decodeNamespace(std::string_view raw) {
   auto decoded = percentDecode(raw);
   if (!decoded || decoded->empty() || decoded->size() > 255) return std::nullopt;

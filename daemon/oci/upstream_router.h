@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "daemon/http/percent.h"
 
 namespace hoard::oci {
 
@@ -44,7 +45,9 @@ class UpstreamRouter {
 std::string_view queryParam(std::string_view query, std::string_view key);
 
 // Decodes a query value (%XX and '+'); nullopt on a malformed escape.
-std::optional<std::string> percentDecode(std::string_view raw);
+inline std::optional<std::string> percentDecode(std::string_view raw) {
+  return http::percentDecode(raw, true);
+}
 
 // The ns value as a registry host: containerd sends it through Go's
 // url.Values.Encode, so "reg.example:5000" arrives as "reg.example%3A5000".

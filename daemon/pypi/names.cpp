@@ -26,13 +26,6 @@ constexpr std::array<std::string_view, 6> kDistSuffixes = {".whl",     ".tar.gz"
                                                            ".tar.bz2", ".egg",    ".tgz"};
 constexpr std::string_view kMetadataSuffix = ".metadata";
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // A decoded segment that could change what a path means once joined, or
 // confuse a log line: separators, NUL, control characters, dot segments.
 bool isSafeSegment(std::string_view s) {
@@ -85,41 +78,6 @@ bool isValidDistributionFileName(std::string_view file) {
 bool isValidFileRequest(std::string_view file) {
   if (file.ends_with(kMetadataSuffix)) file.remove_suffix(kMetadataSuffix.size());
   return isValidDistributionFileName(file);
-}
-
-std::optional<std::string> percentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    int hi = hexValue(s[i + 1]);
-    int lo = hexValue(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
-
-std::string percentEncodeSegment(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    if (isAlnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(c);
-    } else {
-      auto u = static_cast<unsigned char>(c);
-      out.push_back('%');
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 0xf]);
-    }
-  }
-  return out;
 }
 
 std::optional<PypiPath> parsePypiPath(std::string_view rest) {

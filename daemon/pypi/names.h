@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/http/percent.h"
+
 namespace hoard::pypi {
 
 // PEP 503: lowercase, every run of '-', '_' and '.' becomes one '-'.
@@ -29,12 +31,9 @@ bool isValidDistributionFileName(std::string_view file);
 // "<distribution file name>.metadata".
 bool isValidFileRequest(std::string_view file);
 
-// Decodes %XX escapes once ('+' stays '+'); nullopt on a malformed escape.
-std::optional<std::string> percentDecode(std::string_view s);
-
-// Percent-encodes everything but RFC 3986 unreserved characters, so the
-// result is safe as one path segment ("torch-2.0+cpu.whl" -> "torch-2.0%2Bcpu.whl").
-std::string percentEncodeSegment(std::string_view s);
+// Path segments are decoded exactly once, by the engine's one decoder.
+using http::percentDecode;
+using http::percentEncodeSegment;
 
 struct PypiPath {
   enum class Kind { Root, Project, File } kind = Kind::Root;

@@ -1,7 +1,5 @@
 #include "daemon/pypi/service.h"
 
-#include "daemon/upstream_outcome.h"
-
 namespace hoard::pypi {
 
 void respondPypiError(http::Exchange& ex, int status, std::string_view message,
@@ -20,14 +18,6 @@ PypiService::PypiService(Deps deps, const std::vector<conf::UpstreamConfig>& ups
     if (u.isDefault) default_ = up.get();
     upstreams_.push_back(std::move(up));
   }
-}
-
-OutcomeRecorder PypiService::outcomeRecorder(FrontUpstream& upstream) {
-  FrontUpstream* up = &upstream;
-  Metrics* metrics = deps_.metrics;
-  return [up, metrics](long status, FetchError error, std::string_view retryAfter) {
-    recordUpstreamOutcome(*up->health, *metrics, up->config.name, status, error, retryAfter);
-  };
 }
 
 void PypiService::handle(http::Exchange& ex, std::string_view rest) {

@@ -18,6 +18,7 @@
 #include "conf/config.h"
 #include "daemon/blob_response.h"
 #include "daemon/document/document_cache.h"
+#include "daemon/front_deps.h"
 #include "daemon/front_upstream.h"
 #include "daemon/http/exchange.h"
 #include "daemon/metrics.h"
@@ -28,15 +29,7 @@ namespace hoard::pypi {
 
 class PypiService {
  public:
-  struct Deps {
-    uv_loop_t* loop;
-    AsyncStore* store;
-    AccessTracker* access;
-    HttpClient* http;
-    ClockPtr clock;
-    Metrics* metrics;
-    FillRegistry* fills;
-  };
+  using Deps = FrontDeps;
   PypiService(Deps deps, const std::vector<conf::UpstreamConfig>& upstreams, bool globalOffline);
 
   // Every request under /pypi/ (path without the mount).
@@ -45,11 +38,10 @@ class PypiService {
 
   DocumentCache& documents() { return documents_; }
   HttpClient& http() { return *deps_.http; }
-  BlobServices blobServices() const {
-    return {deps_.loop, deps_.store, deps_.access, deps_.fills, deps_.metrics, deps_.clock};
+  BlobServices blobServices() const { return deps_.blobServices(); }
+  OutcomeRecorder outcomeRecorder(FrontUpstream& upstream) {
+    return hoard::outcomeRecorder(upstream, *deps_.metrics);
   }
-  // Reports upstream outcomes to `upstream`'s health; may outlive requests.
-  OutcomeRecorder outcomeRecorder(FrontUpstream& upstream);
 
  private:
   Deps deps_;
