@@ -82,23 +82,32 @@ class DocumentCache::Fetch : public std::enable_shared_from_this<DocumentCache::
     auto body = std::make_shared<std::string>(std::move(r.body));
     UpstreamValidators validators{std::string(r.head.header("etag")),
                                   std::string(r.head.header("last-modified"))};
-    using R = std::expected<DocumentEntryPtr, std::string>;
-    work_ = runOffLoop<R>(
+    // Rendering refuses what the upstream sent (bad JSON, a go.mod whose
+    // hash the checksum database contradicts); storing can fail on I/O.
+    struct Outcome {
+      DocumentEntryPtr entry;
+      bool rejected = false;
+      std::string error;
+    };
+    work_ = runOffLoop<Outcome>(
         cache_.loop(),
         [store, keys = keys_, body, render = source_.render, validators, now,
-         ttl = source_.ttlMs]() -> R {
+         ttl = source_.ttlMs]() -> Outcome {
           auto rendered = render(*body);
-          if (!rendered) return std::unexpected(rendered.error());
-          return storeDocument(*store, keys, *body, *rendered, validators, now, ttl);
+          if (!rendered) return {nullptr, true, rendered.error()};
+          auto stored = storeDocument(*store, keys, *body, *rendered, validators, now, ttl);
+          if (!stored) return {nullptr, false, stored.error()};
+          return {*stored, false, {}};
         },
-        [weak, result](R stored) mutable {
+        [weak, result](Outcome outcome) mutable {
           auto self = weak.lock();
           if (!self) return;
-          if (stored) {
-            result.entry = *stored;
+          if (outcome.entry) {
+            result.entry = outcome.entry;
           } else {
             result.upstreamStatus = 502;
-            result.message = stored.error();
+            result.rejected = outcome.rejected;
+            result.message = outcome.error;
           }
           self->complete(std::move(result));
         });

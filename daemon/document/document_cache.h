@@ -44,6 +44,9 @@ struct DocumentResult {
   FetchError error = FetchError::None;
   std::string message;
   std::string retryAfter;
+  // The upstream answered 200 but rendering refused the document (message
+  // says why); nothing was stored.
+  bool rejected = false;
 };
 
 class DocumentCache {

@@ -16,7 +16,7 @@ void DocumentRequest::begin(DocumentKeys keys) {
     onEntry(entry);
     return;
   }
-  pending_ = cache_.load(keys_, rebuildRender(), [this](DocumentEntryPtr loaded) {
+  pending_ = cache_.load(keys_, rebuildRender(), [this](const DocumentEntryPtr& loaded) {
     if (loaded) {
       onEntry(loaded);
     } else {
@@ -80,7 +80,9 @@ void DocumentRequest::onFetched(const DocumentResult& r) {
     return;
   }
   ex_.setLogField("cache", "miss");
-  if (r.error == FetchError::None && (r.upstreamStatus == 404 || r.upstreamStatus == 410)) {
+  if (r.rejected) {
+    respondRejected(r.message);
+  } else if (r.error == FetchError::None && (r.upstreamStatus == 404 || r.upstreamStatus == 410)) {
     respondNotFound(r.upstreamStatus);
   } else if (r.error == FetchError::Timeout) {
     respondError(504, "upstream " + upstream_.config.name + " timed out", {});
@@ -93,6 +95,10 @@ void DocumentRequest::onFetched(const DocumentResult& r) {
     if (!r.message.empty()) why += ": " + r.message;
     respondError(502, "upstream " + upstream_.config.name + " failed (" + why + ")", {});
   }
+}
+
+void DocumentRequest::respondRejected(const std::string& why) {
+  respondError(502, "upstream " + upstream_.config.name + " sent an unusable document: " + why, {});
 }
 
 void DocumentRequest::respondNotFound(long /*upstreamStatus*/) {

@@ -50,6 +50,8 @@ class DocumentRequest : public http::RequestContext {
   virtual std::string subject() const = 0;
   // The upstream answered 404 (or 410): passed on as such.
   virtual void respondNotFound(long upstreamStatus);
+  // The upstream's document was refused by the render step (DocumentResult::rejected).
+  virtual void respondRejected(const std::string& why);
 
   // Sends stored variant `name` of `entry` with `headers` plus ETag: 304 on
   // If-None-Match, from memory when small, else sendfile.

@@ -75,13 +75,14 @@ void NamedFileRequest::start() {
     onEntry(entry, false);
     return;
   }
-  pending_ = svc_.documents->load({keys_.any, keys_.any}, {}, [this](DocumentEntryPtr loaded) {
-    if (loaded) {
-      onEntry(loaded, false);
-    } else {
-      fetchDocument(nullptr);
-    }
-  });
+  pending_ =
+      svc_.documents->load({keys_.any, keys_.any}, {}, [this](const DocumentEntryPtr& loaded) {
+        if (loaded) {
+          onEntry(loaded, false);
+        } else {
+          fetchDocument(nullptr);
+        }
+      });
 }
 
 void NamedFileRequest::onEntry(const DocumentEntryPtr& entry, bool fresh) {

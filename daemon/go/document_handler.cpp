@@ -103,8 +103,10 @@ class GoDocumentRequest final : public DocumentRequest {
     src.upstreamName = upstream_.config.name;
     src.kind =
         isSumdb(path_) ? "sumdb" : "go-" + fileOf(path_).substr(fileOf(path_).rfind('.') + 1);
-    src.render = [type = contentType(path_), expected = expectedModH1_, module = path_.modulePath](
+    src.render = [type = contentType(path_), expected = expectedModH1_, unknown = notInSumdb_,
+                  module = path_.modulePath](
                      std::string_view raw) -> std::expected<RenderedDocument, std::string> {
+      if (!unknown.empty()) return std::unexpected(unknown);
       if (!expected.empty()) {
         auto got = goModH1(raw);
         if (got != expected) {
@@ -128,8 +130,18 @@ class GoDocumentRequest final : public DocumentRequest {
     }
     record_ = svc_.checksumRecord(
         upstream_, path_, [this, proceed = std::move(proceed)](GoService::RecordResult r) {
+          if (!r && (r.error().first == 404 || r.error().first == 410)) {
+            // Ask the proxy anyway: if it has no such module either, its
+            // 404/410 goes to the client as it is (the go command falls back
+            // only on those); if it has one, it cannot be verified and is
+            // refused, never cached.
+            notInSumdb_ = path_.modulePath + "@" + path_.version + " is " + r.error().second +
+                          "; hoard does not cache a module it cannot verify";
+            proceed();
+            return;
+          }
           if (!r) {
-            respondGoError(ex_, r.error().first == 410 ? 404 : r.error().first, r.error().second);
+            respondGoError(ex_, r.error().first, r.error().second);
             return;
           }
           expectedModH1_ = r->gomodH1;
@@ -150,6 +162,10 @@ class GoDocumentRequest final : public DocumentRequest {
     svc_.rememberNegative(keys_.ref, status, body);
     respondGoError(ex_, status, body);
   }
+  void respondRejected(const std::string& why) override {
+    svc_.metrics().add("hoard_digest_mismatch_total");
+    respondGoError(ex_, 502, "checksum mismatch: " + why);
+  }
   void serve(const DocumentEntryPtr& entry, const char* result) override {
     sendVariant(entry, "body", {{"Content-Type", contentType(path_)}}, result);
   }
@@ -158,6 +174,7 @@ class GoDocumentRequest final : public DocumentRequest {
   GoPath path_;
   bool isPrivate_;
   std::string expectedModH1_;
+  std::string notInSumdb_;  // why a fetched go.mod could not be verified
   CancelHandle record_;
 };
 

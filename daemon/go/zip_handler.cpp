@@ -23,11 +23,12 @@ constexpr std::uint64_t kHoldBelowBytes = 64 * 1024 * 1024;
 class ZipOrigin final : public BlobOrigin {
  public:
   ZipOrigin(GoService& svc, FrontUpstream& upstream, std::string url, std::string subject,
-            std::optional<Digest> digest)
+            std::string refKey, std::optional<Digest> digest)
       : svc_(svc),
         upstream_(upstream),
         url_(std::move(url)),
         subject_(std::move(subject)),
+        refKey_(std::move(refKey)),
         digest_(std::move(digest)) {}
 
   http::Headers headers() const override {
@@ -42,8 +43,9 @@ class ZipOrigin final : public BlobOrigin {
   void respondFillFailure(http::Exchange& ex, int upstreamStatus,
                           std::string_view message) override {
     if (upstreamStatus == 404 || upstreamStatus == 410) {
-      respondGoError(ex, upstreamStatus,
-                     (upstreamStatus == 410 ? "gone: " : "not found: ") + subject_);
+      std::string body = (upstreamStatus == 410 ? "gone: " : "not found: ") + subject_;
+      svc_.rememberNegative(refKey_, upstreamStatus, body);
+      respondGoError(ex, upstreamStatus, body);
     } else if (message.starts_with("content check failed") ||
                message.starts_with("content does not match")) {
       respondGoError(
@@ -87,6 +89,7 @@ class ZipOrigin final : public BlobOrigin {
   FrontUpstream& upstream_;
   std::string url_;
   std::string subject_;
+  std::string refKey_;
   std::optional<Digest> digest_;
 };
 
@@ -100,6 +103,11 @@ class ZipRequest final : public http::RequestContext {
     refKey_ = "go/" + upstream_.config.name + "/" + path_.module + "/@v/" + path_.version + ".zip";
     url_ = upstream_.config.url + "/" + path_.module + "/@v/" + path_.version + ".zip";
     subject_ = path_.modulePath + "@" + path_.version + ".zip";
+    if (const auto* neg = svc_.negative(refKey_)) {
+      ex_.setLogField("cache", "negative");
+      respondGoError(ex_, neg->status, neg->body);
+      return;
+    }
     BlobStore* store = &svc_.blobServices().store->store();
     std::string key = refKey_;
     pending_ = runOffLoop<std::optional<Digest>>(
@@ -111,9 +119,9 @@ class ZipRequest final : public http::RequestContext {
         },
         [this](std::optional<Digest> digest) {
           if (digest) {
-            blob_ =
-                startBlob(svc_.blobServices(), ex_, *digest,
-                          std::make_unique<ZipOrigin>(svc_, upstream_, url_, subject_, *digest));
+            blob_ = startBlob(
+                svc_.blobServices(), ex_, *digest,
+                std::make_unique<ZipOrigin>(svc_, upstream_, url_, subject_, refKey_, *digest));
             return;
           }
           if (isPrivate_ || upstream_.config.sumdbName.empty()) {
@@ -121,8 +129,14 @@ class ZipRequest final : public http::RequestContext {
             return;
           }
           pending_ = svc_.checksumRecord(upstream_, path_, [this](GoService::RecordResult r) {
+            if (!r && (r.error().first == 404 || r.error().first == 410)) {
+              // The proxy's own 404/410 reaches the client as it is; a zip
+              // the database does not know is refused, never cached.
+              fill("", path_.modulePath + "@" + path_.version + " is " + r.error().second);
+              return;
+            }
             if (!r) {
-              respondGoError(ex_, r.error().first == 410 ? 404 : r.error().first, r.error().second);
+              respondGoError(ex_, r.error().first, r.error().second);
               return;
             }
             fill(r->zipH1);
@@ -131,10 +145,14 @@ class ZipRequest final : public http::RequestContext {
   }
 
  private:
-  void fill(std::string expectedH1) {
+  void fill(std::string expectedH1, std::string unverifiable = "") {
     Fill::Options options;
     options.digestUnknown = true;
-    if (!expectedH1.empty()) {
+    if (!unverifiable.empty()) {
+      options.check = [unverifiable](int, std::uint64_t) -> std::expected<void, std::string> {
+        return std::unexpected(unverifiable + "; hoard does not cache a module it cannot verify");
+      };
+    } else if (!expectedH1.empty()) {
       options.check = [expectedH1](int fd, std::uint64_t size) -> std::expected<void, std::string> {
         auto got = goZipH1(fd, size);
         if (!got) return std::unexpected("not a valid module zip: " + got.error());
@@ -157,7 +175,7 @@ class ZipRequest final : public http::RequestContext {
     };
     blob_ = startUnaddressedBlob(
         svc_.blobServices(), ex_, "go:" + refKey_, std::move(options),
-        std::make_unique<ZipOrigin>(svc_, upstream_, url_, subject_, std::nullopt));
+        std::make_unique<ZipOrigin>(svc_, upstream_, url_, subject_, refKey_, std::nullopt));
   }
 
   GoService& svc_;

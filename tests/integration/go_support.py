@@ -43,3 +43,23 @@ class GoClient:
 
     def sample(self):
         return copy_sample(os.path.join(self.dir, "sample"))
+
+
+def write_consumer(dest, requires, imports, body, module="example.com/hoard/consumer"):
+    """A small consumer module in `dest`: go.mod requiring {module: version} (no go.sum) and a
+    main.go importing `imports` and running `body` inside main(); returns dest."""
+    os.makedirs(dest, exist_ok=True)
+    lines = ["module %s" % module, "", "go 1.19", "", "require ("]
+    lines += ["\t%s %s" % (m, v) for m, v in sorted(requires.items())]
+    lines += [")", ""]
+    with open(os.path.join(dest, "go.mod"), "w") as f:
+        f.write("\n".join(lines))
+    with open(os.path.join(dest, "main.go"), "w") as f:
+        f.write("package main\n\nimport (\n%s)\n\nfunc main() {\n%s\n}\n" % ("".join('\t"%s"\n' % i for i in imports), body))
+    return dest
+
+
+def read_go_sum(project):
+    """The non-empty lines of project/go.sum, sorted."""
+    with open(os.path.join(project, "go.sum")) as f:
+        return sorted(l.strip() for l in f if l.strip())
