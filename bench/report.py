@@ -6,6 +6,7 @@ are themselves lines of key=value pairs from blobget, reqload or the wrk summary
 median over rounds; a server that failed its pre-run checks, or any round with an error, bad
 status or socket error, shows as "n/a", never as a number.
 """
+import re
 import statistics
 import sys
 
@@ -413,6 +414,15 @@ def main():
   warm hoard (TTL 5m) during the warm phases.""")
     lines.append("")
     text = "\n".join(lines)
+    # The other benchmarks (bench/npm, bench/pypi, bench/go) keep their summaries in marked
+    # sections of the same file: carry them over rather than dropping them.
+    try:
+        with open(out_path) as f:
+            old = f.read()
+        for m in re.finditer(r"<!-- ([a-z]+):begin -->.*?<!-- \1:end -->\n?", old, re.S):
+            text += ("\n" if not text.endswith("\n\n") else "") + m.group(0)
+    except FileNotFoundError:
+        pass
     with open(out_path, "w") as f:
         f.write(text)
     print(text)
