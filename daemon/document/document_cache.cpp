@@ -70,13 +70,13 @@ class DocumentCache::Fetch : public std::enable_shared_from_this<DocumentCache::
             if (!self) return;
             self->cache_.metrics().add("hoard_revalidations_total{result=\"unchanged\"}");
             result.entry = renewed;
-            self->complete(std::move(result));
+            self->complete(result);
           });
       return;
     }
     if (r.error != FetchError::None || r.status != 200 || r.tooLarge) {
       if (r.tooLarge) result.upstreamStatus = 502;
-      complete(std::move(result));
+      complete(result);
       return;
     }
     auto body = std::make_shared<std::string>(std::move(r.body));
@@ -99,7 +99,7 @@ class DocumentCache::Fetch : public std::enable_shared_from_this<DocumentCache::
           if (!stored) return {nullptr, false, stored.error()};
           return {*stored, false, {}};
         },
-        [weak, result](Outcome outcome) mutable {
+        [weak, result](const Outcome& outcome) mutable {
           auto self = weak.lock();
           if (!self) return;
           if (outcome.entry) {
@@ -109,11 +109,11 @@ class DocumentCache::Fetch : public std::enable_shared_from_this<DocumentCache::
             result.rejected = outcome.rejected;
             result.message = outcome.error;
           }
-          self->complete(std::move(result));
+          self->complete(result);
         });
   }
 
-  void complete(DocumentResult result) {
+  void complete(const DocumentResult& result) {
     auto self = shared_from_this();  // the table entry may be the last owner
     auto& table = cache_.fetches_;
     if (auto it = table.find(keys_.ref); it != table.end() && it->second.get() == this) {

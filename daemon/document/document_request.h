@@ -45,7 +45,7 @@ class DocumentRequest : public http::RequestContext {
   // Runs before an upstream fetch is started (a cache miss or an expired
   // entry): call `proceed` to fetch, or answer the client instead (a Go
   // go.mod first needs its checksum-database record).
-  virtual void prepareFetch(std::function<void()> proceed) { proceed(); }
+  virtual void prepareFetch(const std::function<void()>& proceed) { proceed(); }
   // What the document is, for messages ("lodash", "project acme-core").
   virtual std::string subject() const = 0;
   // The upstream answered 404 (or 410): passed on as such.

@@ -122,14 +122,14 @@ class GoDocumentRequest final : public DocumentRequest {
     return src;
   }
 
-  void prepareFetch(std::function<void()> proceed) override {
+  void prepareFetch(const std::function<void()>& proceed) override {
     // A public module's go.mod is checked against the checksum database.
     if (path_.kind != GoPath::Kind::Mod || isPrivate_ || upstream_.config.sumdbName.empty()) {
       proceed();
       return;
     }
-    record_ = svc_.checksumRecord(
-        upstream_, path_, [this, proceed = std::move(proceed)](GoService::RecordResult r) {
+    record_ =
+        svc_.checksumRecord(upstream_, path_, [this, proceed](const GoService::RecordResult& r) {
           if (!r && (r.error().first == 404 || r.error().first == 410)) {
             // Ask the proxy anyway: if it has no such module either, its
             // 404/410 goes to the client as it is (the go command falls back

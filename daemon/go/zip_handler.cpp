@@ -117,7 +117,7 @@ class ZipRequest final : public http::RequestContext {
           if (!ref || !*ref) return std::nullopt;
           return Digest::parse((*ref)->digest);
         },
-        [this](std::optional<Digest> digest) {
+        [this](const std::optional<Digest>& digest) {
           if (digest) {
             blob_ = startBlob(
                 svc_.blobServices(), ex_, *digest,
@@ -128,24 +128,25 @@ class ZipRequest final : public http::RequestContext {
             fill("");
             return;
           }
-          pending_ = svc_.checksumRecord(upstream_, path_, [this](GoService::RecordResult r) {
-            if (!r && (r.error().first == 404 || r.error().first == 410)) {
-              // The proxy's own 404/410 reaches the client as it is; a zip
-              // the database does not know is refused, never cached.
-              fill("", path_.modulePath + "@" + path_.version + " is " + r.error().second);
-              return;
-            }
-            if (!r) {
-              respondGoError(ex_, r.error().first, r.error().second);
-              return;
-            }
-            fill(r->zipH1);
-          });
+          pending_ =
+              svc_.checksumRecord(upstream_, path_, [this](const GoService::RecordResult& r) {
+                if (!r && (r.error().first == 404 || r.error().first == 410)) {
+                  // The proxy's own 404/410 reaches the client as it is; a zip
+                  // the database does not know is refused, never cached.
+                  fill("", path_.modulePath + "@" + path_.version + " is " + r.error().second);
+                  return;
+                }
+                if (!r) {
+                  respondGoError(ex_, r.error().first, r.error().second);
+                  return;
+                }
+                fill(r->zipH1);
+              });
         });
   }
 
  private:
-  void fill(std::string expectedH1, std::string unverifiable = "") {
+  void fill(const std::string& expectedH1, const std::string& unverifiable = "") {
     Fill::Options options;
     options.digestUnknown = true;
     if (!unverifiable.empty()) {
