@@ -1,6 +1,7 @@
 #include "daemon/document/document_cache.h"
 
 #include "cache/off_loop.h"
+#include "upstream/basic_auth.h"
 #include "upstream/buffered_fetch.h"
 
 namespace hoard {
@@ -134,6 +135,24 @@ class DocumentCache::Fetch : public std::enable_shared_from_this<DocumentCache::
   std::uint64_t nextId_ = 1;
   std::map<std::uint64_t, Waiter> waiters_;
 };
+
+DocumentSource upstreamDocument(const FrontUpstream& upstream, std::string url, std::string kind,
+                                OutcomeRecorder recordOutcome, bool withCredentials) {
+  DocumentSource src;
+  src.request.url = std::move(url);
+  if (withCredentials && upstream.config.auth) {
+    src.request.headers.push_back(
+        {"Authorization",
+         basicAuthorization(upstream.config.auth->username, upstream.config.auth->password)});
+  }
+  src.request.connectTimeoutMs = upstream.config.connectTimeoutMs;
+  src.request.idleTimeoutMs = upstream.config.idleTimeoutMs;
+  src.ttlMs = static_cast<Millis>(upstream.config.manifestTtlMs);
+  src.recordOutcome = std::move(recordOutcome);
+  src.upstreamName = upstream.config.name;
+  src.kind = std::move(kind);
+  return src;
+}
 
 DocumentCache::~DocumentCache() {
   cancelAll();

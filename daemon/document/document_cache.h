@@ -23,6 +23,7 @@
 #include "cache/cancel.h"
 #include "daemon/blob_response.h"
 #include "daemon/document/document_store.h"
+#include "daemon/front_upstream.h"
 #include "daemon/metrics.h"
 #include "upstream/http_client.h"
 
@@ -37,6 +38,13 @@ struct DocumentSource {
   OutcomeRecorder recordOutcome;
   std::string upstreamName, kind;  // for hoard_upstream_requests_total
 };
+
+// A DocumentSource asking `url` on behalf of `upstream`: its timeouts, its
+// health (recordOutcome), its name and `kind` in the request metrics, its
+// Basic credentials when `withCredentials` (never for a third party such as a
+// checksum database), and the upstream's metadata TTL.
+DocumentSource upstreamDocument(const FrontUpstream& upstream, std::string url, std::string kind,
+                                OutcomeRecorder recordOutcome, bool withCredentials = true);
 
 struct DocumentResult {
   DocumentEntryPtr entry;  // set on success

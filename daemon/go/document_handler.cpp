@@ -11,7 +11,6 @@
 #include "cache/go_dirhash.h"
 #include "daemon/document/document_request.h"
 #include "daemon/go/service.h"
-#include "upstream/basic_auth.h"
 
 namespace hoard::go {
 
@@ -86,23 +85,15 @@ class GoDocumentRequest final : public DocumentRequest {
 
  private:
   DocumentSource source() override {
-    DocumentSource src;
-    src.request.url = isSumdb(path_) ? upstream_.config.sumdbUrl + "/" + path_.sumdbRest
-                                     : upstream_.config.url + "/" + path_.module + fileOf(path_);
-    if (upstream_.config.auth && !isSumdb(path_)) {
-      src.request.headers.push_back(
-          {"Authorization",
-           basicAuthorization(upstream_.config.auth->username, upstream_.config.auth->password)});
-    }
-    src.request.connectTimeoutMs = upstream_.config.connectTimeoutMs;
-    src.request.idleTimeoutMs = upstream_.config.idleTimeoutMs;
-    src.ttlMs =
-        immutable(path_) ? kImmutableTtlMs : static_cast<Millis>(upstream_.config.manifestTtlMs);
+    const bool sumdb = isSumdb(path_);
+    DocumentSource src = upstreamDocument(
+        upstream_,
+        sumdb ? upstream_.config.sumdbUrl + "/" + path_.sumdbRest
+              : upstream_.config.url + "/" + path_.module + fileOf(path_),
+        sumdb ? "sumdb" : "go-" + fileOf(path_).substr(fileOf(path_).rfind('.') + 1),
+        svc_.outcomeRecorder(upstream_), /*withCredentials=*/!sumdb);
+    if (immutable(path_)) src.ttlMs = kImmutableTtlMs;
     src.maxBytes = 16 * 1024 * 1024;
-    src.recordOutcome = svc_.outcomeRecorder(upstream_);
-    src.upstreamName = upstream_.config.name;
-    src.kind =
-        isSumdb(path_) ? "sumdb" : "go-" + fileOf(path_).substr(fileOf(path_).rfind('.') + 1);
     src.render = [type = contentType(path_), expected = expectedModH1_, unknown = notInSumdb_,
                   module = path_.modulePath](
                      std::string_view raw) -> std::expected<RenderedDocument, std::string> {

@@ -123,15 +123,11 @@ class RecordLookup : public std::enable_shared_from_this<RecordLookup> {
       fail(503, "the checksum database " + upstream_.config.sumdbName + " is unavailable");
       return;
     }
-    DocumentSource src;
-    src.request.url = upstream_.config.sumdbUrl + "/lookup/" + path_.module + "@" + path_.version;
-    src.request.connectTimeoutMs = upstream_.config.connectTimeoutMs;
-    src.request.idleTimeoutMs = upstream_.config.idleTimeoutMs;
+    DocumentSource src = upstreamDocument(
+        upstream_, upstream_.config.sumdbUrl + "/lookup/" + path_.module + "@" + path_.version,
+        "sumdb-lookup", svc_.outcomeRecorder(upstream_), /*withCredentials=*/false);
     src.ttlMs = kImmutableTtlMs;
     src.maxBytes = 1 << 20;
-    src.recordOutcome = svc_.outcomeRecorder(upstream_);
-    src.upstreamName = upstream_.config.name;
-    src.kind = "sumdb-lookup";
     src.render = [modulePath = path_.modulePath](
                      std::string_view raw) -> std::expected<RenderedDocument, std::string> {
       RenderedDocument out;

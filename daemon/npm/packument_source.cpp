@@ -1,7 +1,6 @@
 #include "daemon/npm/packument_source.h"
 
 #include "daemon/npm/packument.h"
-#include "upstream/basic_auth.h"
 
 namespace hoard::npm {
 
@@ -28,23 +27,12 @@ RenderFn packumentRenderer(std::string name, std::string mountUrl) {
 
 DocumentSource packumentSource(const FrontUpstream& upstream, const std::string& name,
                                const std::string& mountUrl, OutcomeRecorder recordOutcome) {
-  DocumentSource src;
   std::string encoded = name;
   if (auto slash = encoded.find('/'); slash != std::string::npos) encoded.replace(slash, 1, "%2f");
-  src.request.url = upstream.config.url + "/" + encoded;
+  DocumentSource src = upstreamDocument(upstream, upstream.config.url + "/" + encoded, "packument",
+                                        std::move(recordOutcome));
   src.request.headers.push_back({"Accept", "application/json"});
-  if (upstream.config.auth) {
-    src.request.headers.push_back(
-        {"Authorization",
-         basicAuthorization(upstream.config.auth->username, upstream.config.auth->password)});
-  }
-  src.request.connectTimeoutMs = upstream.config.connectTimeoutMs;
-  src.request.idleTimeoutMs = upstream.config.idleTimeoutMs;
   src.render = packumentRenderer(name, mountUrl);
-  src.ttlMs = static_cast<Millis>(upstream.config.manifestTtlMs);
-  src.recordOutcome = std::move(recordOutcome);
-  src.upstreamName = upstream.config.name;
-  src.kind = "packument";
   return src;
 }
 

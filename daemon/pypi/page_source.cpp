@@ -4,7 +4,6 @@
 #include "daemon/npm/packument.h"  // gzipCompress
 #include "daemon/pypi/service.h"
 #include "daemon/pypi/simple_page.h"
-#include "upstream/basic_auth.h"
 
 namespace hoard::pypi {
 
@@ -48,24 +47,14 @@ DocumentKeys pageKeys(const FrontUpstream& upstream, const std::string& project)
 
 DocumentSource pageSource(const FrontUpstream& upstream, const std::string& project,
                           OutcomeRecorder recordOutcome) {
-  DocumentSource src;
   const std::string pageUrl =
       upstream.config.url + "/" + (project.empty() ? "" : percentEncodeSegment(project) + "/");
-  src.request.url = pageUrl;
+  DocumentSource src =
+      upstreamDocument(upstream, pageUrl, project.empty() ? "project-list" : "project-page",
+                       std::move(recordOutcome));
   src.request.headers.push_back({"Accept", kUpstreamAccept});
-  if (upstream.config.auth) {
-    src.request.headers.push_back(
-        {"Authorization",
-         basicAuthorization(upstream.config.auth->username, upstream.config.auth->password)});
-  }
-  src.request.connectTimeoutMs = upstream.config.connectTimeoutMs;
-  src.request.idleTimeoutMs = upstream.config.idleTimeoutMs;
-  src.ttlMs =
-      project.empty() ? kProjectListTtlMs : static_cast<Millis>(upstream.config.manifestTtlMs);
+  if (project.empty()) src.ttlMs = kProjectListTtlMs;
   src.maxBytes = project.empty() ? 256 * 1024 * 1024 : 64 * 1024 * 1024;
-  src.recordOutcome = std::move(recordOutcome);
-  src.upstreamName = upstream.config.name;
-  src.kind = project.empty() ? "project-list" : "project-page";
   src.render = [project,
                 pageUrl](std::string_view raw) -> std::expected<RenderedDocument, std::string> {
     if (project.empty()) {
