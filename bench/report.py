@@ -6,42 +6,18 @@ are themselves lines of key=value pairs from blobget, reqload or the wrk summary
 median over rounds; a server that failed its pre-run checks, or any round with an error, bad
 status or socket error, shows as "n/a", never as a number.
 """
+import os
 import re
 import statistics
 import sys
 
+# The helpers shared with the other benchmarks' reports live in bench/lib (not a package). No
+# bytecode cache: the benchmarks leave nothing behind in the source tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from report_common import checked_median, fields, fmt, load, num, per_round, ratio, write_report  # noqa: E402
+
 SERVERS = [("hoard", "hoard"), ("nginx", "nginx (sendfile)"), ("registry", "docker-registry proxy")]
-
-
-def load(path):
-    res = {}
-    with open(path) as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if "=" in line:
-                k, v = line.split("=", 1)
-                res[k] = v
-    return res
-
-
-def fields(line):
-    out = {}
-    for part in (line or "").split():
-        if "=" in part:
-            k, v = part.split("=", 1)
-            out[k] = v
-    return out
-
-
-def num(v):
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return None
-
-
-def fmt(v, digits=0):
-    return "n/a" if v is None else f"{v:,.{digits}f}"
 
 
 def main():
@@ -53,7 +29,7 @@ def main():
     checked = {s: res.get(f"check_{s}") == "1" for s, _ in SERVERS + [("nginxrw", "")]}
 
     def rounds_of(kind, s):
-        return [fields(res[f"{kind}_r{r}_{s}"]) for r in range(1, rounds + 1) if f"{kind}_r{r}_{s}" in res]
+        return per_round(res, kind, s, rounds)
 
     def round_ok(kind, f):
         if kind == "blob":
@@ -64,11 +40,10 @@ def main():
 
     def figure(kind, s):
         """Median over rounds, or None when any round is bad or the server failed its checks."""
-        rs = rounds_of(kind, s)
-        if not checked[s] or len(rs) != rounds or not all(round_ok(kind, f) for f in rs):
+        if not checked[s]:
             return None
         key = "MiB_per_s" if kind == "blob" else "req_per_s"
-        return statistics.median(num(f[key]) for f in rs)
+        return checked_median(rounds_of(kind, s), rounds, lambda f: round_ok(kind, f), key)
 
     def spread(kind, s):
         key = "MiB_per_s" if kind == "blob" else "req_per_s"
@@ -88,8 +63,7 @@ def main():
 
     def colds(s, n, t=""):
         """Cold trials of server s with n clients; t="t": through the throttled upstream link."""
-        return [fields(res[f"cold{t}{n}_r{r}_{s}"]) for r in range(1, cold_reps + 1)
-                if f"cold{t}{n}_r{r}_{s}" in res]
+        return per_round(res, f"cold{t}{n}", s, cold_reps)
 
     def cold_ok(f, n):
         return f.get("mode") == "once" and f.get("errors") == "0" and f.get("sha256_ok") == f"{n}/{n}"
@@ -100,9 +74,6 @@ def main():
         if not fs or len(fs) != cold_reps or not all(cold_ok(f, n) for f in fs):
             return None
         return statistics.median(num(f.get("wall_s")) for f in fs)
-
-    def ratio(a, b):
-        return None if a is None or b is None or b == 0 else a / b
 
     def verdict(r, target, op):
         if r is None:
@@ -219,9 +190,7 @@ def main():
     lines.append("")
 
     # ---- issue 3: stale path
-    stale_rounds = {ph: [fields(res[k]) for r in range(1, rounds + 1)
-                         if (k := f"{ph}_r{r}_hoard") in res]
-                    for ph in ("rl10", "stale_up", "stale_stale")}
+    stale_rounds = {ph: per_round(res, ph, "hoard", rounds) for ph in ("rl10", "stale_up", "stale_stale")}
     if stale_rounds["stale_up"] or stale_rounds["stale_stale"]:
         def ok10(f):
             return f.get("bad") == "0" and f.get("errors") == "0" and num(f.get("lat_p50_ms")) is not None
@@ -423,9 +392,7 @@ def main():
             text += ("\n" if not text.endswith("\n\n") else "") + m.group(0)
     except FileNotFoundError:
         pass
-    with open(out_path, "w") as f:
-        f.write(text)
-    print(text)
+    write_report(out_path, text)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,15 @@
 #   --out FILE    write the report there instead
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+BENCH=bench
+PY=/usr/bin/python3
+# log, put, make_workdir, stop_pids, build_hoard, launch_hoard, wait_http, cpu_secs, rotated,
+# wrk_figures, put_machine, ...; BUILD and HOARD (build-bench/hoard).
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+. "$HERE/lib/common.sh"
+
 CMDLINE="bench/run.sh${*:+ $*}"
 QUICK=0 SKIP_HOARD=0 NO_BUILD=0 KEEP=0 OUT=""
 while [[ $# -gt 0 ]]; do
@@ -55,9 +63,6 @@ BLOB_CONNS=4 WRK_CONNS=50 WRK_THREADS=2 COLD_CONNS=8
 THR_RATE_MIB=100
 # Stale phase (issue 3): connections of the tag-resolve load, hoard's tag TTL there.
 STALE_CONNS=10 STALE_TTL=1s
-PY=/usr/bin/python3
-BUILD=$ROOT/build-bench
-HOARD=$BUILD/hoard
 BLOBGET=$BUILD/bench/blobget
 REQLOAD=$BUILD/bench/reqload
 REPO=library/bench
@@ -67,78 +72,9 @@ ACCEPT='application/vnd.docker.distribution.manifest.v2+json, application/vnd.do
 UA='containerd/1.6.20~ds1'
 MANIFEST_TYPE=application/vnd.docker.distribution.manifest.v2+json
 
-for tool in /usr/sbin/nginx /usr/bin/docker-registry /usr/bin/wrk curl g++ cmake "$PY" sha256sum; do
-  command -v "$tool" >/dev/null || { echo "bench: missing $tool (packaging/install-deps.sh installs it)" >&2; exit 1; }
-done
-
-WORK=$(mktemp -d /tmp/hoard-bench.XXXXXX)
-RES=$WORK/results.env   # key=value lines, turned into the report at the end
-: >"$RES"
-PIDS=()
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ $KEEP == 1 ]]; then echo "bench: work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-put() { printf '%s=%s\n' "$1" "$2" >>"$RES"; }
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-# Stop one server started by this script (its own pid only) and forget it.
-stop_pid() {
-  local pid=$1 keep=() p
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
-  PIDS=("${keep[@]}")
-}
-
-wait_http() {  # wait_http URL NAME PID: up to 15 s for any HTTP answer
-  for _ in $(seq 150); do
-    kill -0 "$3" 2>/dev/null || { log "$2 exited during start-up"; return 1; }
-    curl -s -o /dev/null --max-time 1 "$1" && return 0
-    sleep 0.1
-  done
-  log "$2 did not answer $1 within 15 s"
-  return 1
-}
-
-# CPU seconds (user+sys) used so far by a process and its direct children (nginx workers).
-cpu_secs() {
-  local total=0 p
-  for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-    [[ -r /proc/$p/stat ]] || continue
-    total=$((total + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' /proc/"$p"/stat)))
-  done
-  awk -v t="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
-}
-peak_rss_mib() {  # largest VmHWM of the process and its children, MiB
-  local p m=0 v
-  for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-    v=$(awk '/^VmHWM/ {print $2}' /proc/"$p"/status 2>/dev/null || echo 0)
-    [[ -n $v && $v -gt $m ]] && m=$v
-  done
-  echo $((m / 1024))
-}
-
-# Other work on the machine skews every figure: record the load before and after.
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-if awk -v l="${LOAD_BEFORE%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n * 0.5) }'; then
-  log "WARNING: load average is $LOAD_BEFORE on $(nproc) CPUs: other work will skew the figures"
-fi
+require_tools /usr/sbin/nginx /usr/bin/docker-registry /usr/bin/wrk curl g++ cmake "$PY" sha256sum
+make_workdir hoard-bench
+note_load_before
 
 # ---------------------------------------------------------------- build
 mkdir -p "$BUILD/bench"
@@ -155,16 +91,7 @@ HOARD_OK=0 HOARD_NOTE=""
 if [[ $SKIP_HOARD == 1 ]]; then
   HOARD_NOTE="skipped (--skip-hoard)"
 elif [[ $NO_BUILD == 0 ]]; then
-  log "building hoard (Release) into build-bench/"
-  if cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DHOARD_BUILD_TESTS=OFF >"$WORK/build.log" 2>&1 &&
-    cmake --build "$BUILD" --target hoard -j"$(nproc)" >>"$WORK/build.log" 2>&1; then
-    HOARD_OK=1
-  else
-    HOARD_NOTE="build failed"
-    mkdir -p "$BUILD" && cp "$WORK/build.log" "$BUILD/bench/build.log"
-    log "hoard build FAILED (log: build-bench/bench/build.log); continuing without hoard"
-    grep -m5 -E 'error|Error' "$WORK/build.log" >&2 || true
-  fi
+  if build_hoard build.log "continuing without hoard"; then HOARD_OK=1; else HOARD_NOTE="build failed"; fi
 elif [[ -x $HOARD ]]; then
   HOARD_OK=1
 else
@@ -377,7 +304,6 @@ start_hoard() {  # start_hoard DIRNAME [UPSTREAM_URL [MANIFEST_TTL [EXTRA_UPSTRE
   local d=$WORK/$1
   # Port 0: hoard picks a free port and writes where it listens to the ready file.
   mkdir -p "$d/store"
-  rm -f "$d/ready"
   cat >"$d/hoard.yml" <<EOF
 listen: 127.0.0.1:0
 store: { path: $d/store }
@@ -392,20 +318,9 @@ upstreams:
     manifest_ttl: ${3:-5m}
 ${4:-}
 EOF
-  "$HOARD" serve --config "$d/hoard.yml" --ready-file "$d/ready" >"$d/log" 2>&1 &
-  PID[hoard]=$!
-  PIDS+=("${PID[hoard]}")
-  for _ in $(seq 150); do
-    [[ -s $d/ready ]] && break
-    kill -0 "${PID[hoard]}" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [[ ! -s $d/ready ]]; then
-    log "hoard did not write its ready file; log tail:"
-    tail -5 "$d/log" >&2 || true
-    return 1
-  fi
-  PORT[hoard]=$(sed -E 's/.*:([0-9]+)\s*$/\1/' "$d/ready")
+  launch_hoard "$d" || return 1
+  PID[hoard]=$HOARD_PID
+  PORT[hoard]=${HOARD_ADDR##*:}
   wait_http "http://127.0.0.1:${PORT[hoard]}/v2/" hoard "${PID[hoard]}"
 }
 
@@ -464,8 +379,6 @@ wrk.method = "GET"
 wrk.headers["Accept"] = "$ACCEPT"
 wrk.headers["User-Agent"] = "$UA"
 EOF
-cpu_delta() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-
 run_blob() {  # run_blob SERVER ROUND
   local s=$1 r=$2 cpu0 line
   cpu0=$(cpu_secs "${PID[$s]}")
@@ -484,11 +397,7 @@ run_wrk() {  # run_wrk SERVER ROUND
   cpu0=$(cpu_secs "${PID[$s]}")
   timeout $((WRK_SECS + 30)) /usr/bin/wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WRK_SECS}s" --timeout 10s --latency \
     -s "$WORK/get.lua" "http://127.0.0.1:${PORT[$s]}$MPATH" >"$out" 2>&1 || true
-  line="req_per_s=$(awk '/^Requests\/sec:/ { print $2 }' "$out")"
-  line+=" lat_avg=$(awk '$1 == "Latency" { print $2; exit }' "$out") lat_p99=$(awk '$1 == "99%" { print $2 }' "$out")"
-  line+=" non2xx=$(awk '/Non-2xx or 3xx/ { print $NF }' "$out") sockerr=$(awk '/Socket errors:/ { gsub(/[ ,]+/, ""); sub(/^Socketerrors:/, ""); print }' "$out")"
-  line+=" requests=$(awk '/requests in/ { print $1 }' "$out")"
-  line="$line server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")")"
+  line="$(wrk_figures "$out") server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")")"
   log "  wrk GET    $s: $line"
   put "get_r${r}_$s" "$line"
 }
@@ -506,14 +415,6 @@ run_reqload() {  # run_reqload SERVER ROUND METHOD SECONDS
   put "${k}_r${r}_$s" "$line"
 }
 
-rotated() {  # rotated ROUND SERVER...: the servers, rotated by ROUND places
-  local r=$1 i
-  shift
-  for ((i = 0; i < $#; i++)); do
-    local k=$(((i + r) % $# + 1))
-    printf '%s\n' "${!k}"
-  done
-}
 for ((r = 1; r <= ROUNDS; r++)); do
   log "warm blob round $r/$ROUNDS: c=$BLOB_CONNS, ${BLOB_SECS}s per server"
   for s in $(rotated "$r" "${BLOB_SERVERS[@]}"); do run_blob "$s" "$r"; done
@@ -590,7 +491,7 @@ cold_trial() {  # cold_trial SERVER CONNS REP [t]: "t" = through the throttled l
     -l $((mib << 20)) 2>"$WORK/$dir.err" || true)
   sleep 0.5
   stats="server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")") server_rss_mib=$(peak_rss_mib "${PID[$s]}")"
-  stop_pid "${PID[$s]}"
+  stop_pids "${PID[$s]}"
   wait_log_quiet
   line="${line:-mode=once errors=no-output} up_get=$(count_upstream "$from" GET "$hex") up_head=$(count_upstream "$from" HEAD "$hex")"
   line+=" up_bytes=$(upstream_bytes "$from" "$hex") $stats"
@@ -600,7 +501,7 @@ cold_trial() {  # cold_trial SERVER CONNS REP [t]: "t" = through the throttled l
   return 0
 }
 for s in "${SERVERS[@]}"; do
-  [[ $s == nginx ]] || stop_pid "${PID[$s]}"  # the warm instances are done
+  [[ $s == nginx ]] || stop_pids "${PID[$s]}"  # the warm instances are done
 done
 for ((rep = 1; rep <= COLD_REPS; rep++)); do
   log "cold ${BIG_MIB} MiB blob, trial $rep/$COLD_REPS: 1 client alone, then $COLD_CONNS at once, fresh cache each"
@@ -616,7 +517,7 @@ for ((rep = 1; rep <= COLD_REPS; rep++)); do
     cold_trial "$s" "$COLD_CONNS" "$rep" t
   done
 done
-stop_pid "$THR_PID"
+stop_pids "$THR_PID"
 
 # ---------------------------------------------------------------- 6. stale path (issue 3)
 # hoard with manifest_ttl 1s, max_stale 7d, breaker { failures: 3, cooldown: 30s }, straight to the
@@ -685,30 +586,23 @@ if [[ $HOARD_OK == 1 ]]; then
     put "stale_warm_r${r}_hoard" "$v"
     sleep 1.5
     stale_load "$r" up
-    stop_pid "$UP_PID"
+    stop_pids "$UP_PID"
     sleep 1.5
     stale_load "$r" stale
     v=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Accept: $ACCEPT" -A "$UA" \
       "http://127.0.0.1:${PORT[hoard]}$MPATH" || true)
     put "stale_get_r${r}_hoard" "$v"
     kill -0 "${PID[hoard]}" 2>/dev/null && put "stale_alive_r${r}_hoard" 1 || put "stale_alive_r${r}_hoard" 0
-    stop_pid "${PID[hoard]}"
+    stop_pids "${PID[hoard]}"
   done
 fi
 
 # ---------------------------------------------------------------- report
-put load_before "$LOAD_BEFORE"
-put load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
+put_machine
 put hoard_ok "$HOARD_OK"
 put hoard_note "$HOARD_NOTE"
 put quick "$QUICK"
 put cmdline "$CMDLINE"
-put date "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-put nproc "$(nproc)"
-put cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-put mem "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
-put kernel "$(uname -r)"
-put commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 put nginx_version "$(/usr/sbin/nginx -v 2>&1 | sed 's/.*version: //')"
 put registry_version "$(/usr/bin/docker-registry --version 2>&1 | awk '{print $NF}')"
 put wrk_version "$(/usr/bin/wrk --version 2>&1 | head -1 | awk '{print $2}')"

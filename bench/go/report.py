@@ -13,55 +13,20 @@ reached the fixture or left hoard for its upstream, makes its median "n/a", neve
     report.py RESULTS_ENV OUT_MD [BENCH_RESULTS_MD]
 """
 import os
-import re
-import statistics
 import sys
-import tempfile
 
-BEGIN, END = "<!-- go:begin -->", "<!-- go:end -->"
+# The helpers shared with the other benchmarks' reports live in bench/lib (not a package). No
+# bytecode cache: the benchmarks leave nothing behind in the source tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from report_common import (check_lines, checked_median, fields, fmt, fmt_ratio, load,  # noqa: E402
+                           machine_lines, num, per_round, provenance, ranges_overlap, ratio,
+                           replace_section, write_report)
+
 TARGETS = ("hoard", "direct")
 
 
-def load(path):
-    res = {}
-    with open(path) as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if "=" in line:
-                k, v = line.split("=", 1)
-                res[k] = v
-    return res
-
-
-def fields(line):
-    out = {}
-    for part in (line or "").split():
-        if "=" in part:
-            k, v = part.split("=", 1)
-            out[k] = v
-    return out
-
-
-def num(v):
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return None
-
-
-def fmt(v, digits=2):
-    return "n/a" if v is None else f"{v:,.{digits}f}"
-
-
-def ratio(a, b):
-    return None if a is None or b is None or b == 0 else a / b
-
-
-def fmt_ratio(r, digits=2):
-    return "n/a" if r is None else f"{r:.{digits}f} ×"
-
-
-def verdict(ok):
+def verdict(ok):  # not met/missed: these are checks the figures rest on, not targets
     return "n/a" if ok is None else ("**verified**" if ok else "**FAILED**")
 
 
@@ -80,14 +45,10 @@ class Results:
         self.reps = int(res.get("reps", "1"))
 
     def runs(self, target):
-        res = self.res
-        return [fields(res[k]) for r in range(1, self.reps + 1) if (k := f"dl_r{r}_{target}") in res]
+        return per_round(self.res, "dl", target, self.reps)
 
     def median(self, target):
-        rs = self.runs(target)
-        if len(rs) != self.reps or not all(run_ok(x, target == "hoard") for x in rs):
-            return None
-        return statistics.median(num(x["wall_s"]) for x in rs)
+        return checked_median(self.runs(target), self.reps, lambda x: run_ok(x, target == "hoard"), "wall_s")
 
     def each(self, target, key):
         return ", ".join(x.get(key, "?") for x in self.runs(target)) or "n/a"
@@ -116,11 +77,7 @@ def report(res):
     L = []
     L.append("# hoard Go benchmark results (issue 6)" + (" (QUICK run: 1 download per scenario; not the reference figures)" if quick else ""))
     L.append("")
-    L.append(
-        f"Produced by `{res.get('cmdline', 'bench/go/run.sh')}` (from the repository root) on "
-        f"{res.get('date', '?')}, commit {res.get('commit', '?')} plus the working tree at that time; "
-        f"hoard binary: {res.get('binary', '?')}."
-    )
+    L.append(provenance(res, "bench/go/run.sh") + f"; hoard binary: {res.get('binary', '?')}.")
     L.append("")
 
     h, d = R.median("hoard"), R.median("direct")
@@ -134,7 +91,7 @@ def report(res):
     note = ""
     hs = [num(x.get("wall_s")) for x in R.runs("hoard")]
     ds = [num(x.get("wall_s")) for x in R.runs("direct")]
-    if r is not None and len(hs) > 1 and None not in hs + ds and max(hs) > min(ds) and min(hs) < max(ds):
+    if r is not None and ranges_overlap(hs, ds):
         note = " (the runs' ranges overlap)"
     L.append(f"| `go mod download all` wall time, median (s) | {fmt(h, 3)} | {fmt(d, 3)} | {fmt_ratio(r)}{note} |")
     L.append(f"| … each run (s) | {R.each('hoard', 'wall_s')} | {R.each('direct', 'wall_s')} | |")
@@ -226,24 +183,13 @@ def report(res):
         "runs first and fills its cache; the timed rounds then alternate hoard and direct, order rotated per round."
     )
     L.append("")
-    L.append("## Machine")
-    L.append("")
-    L.append(f"- {res.get('nproc')} CPUs ({res.get('cpu')}), {res.get('mem')}, kernel {res.get('kernel')}; shared with other work")
-    L.append(f"- {res.get('go_version')}, Python {res.get('python_version')}")
-    L.append(f"- load average before the run: {res.get('load_before')}; after: {res.get('load_after')}")
+    L.extend(machine_lines(res, f"{res.get('go_version')}, Python {res.get('python_version')}"))
     L.append(f"- hoard: peak RSS {res.get('rss_hoard', 'n/a')} MiB, store {res.get('hoard_store_bytes', '?')} bytes at the end")
     gone = [n for n, k in (("hoard", "alive_hoard"), ("the fixture", "alive_fixture")) if res.get(k) == "0"]
     if gone:
         L.append(f"- **exited during the run: {', '.join(gone)}**")
     L.append("")
-    L.append("## Check lines")
-    L.append("")
-    L.append("```")
-    for k in sorted(res):
-        if k.startswith(("first_", "fixture_kinds")):
-            L.append(f"{k}: {res[k]}")
-    L.append("```")
-    L.append("")
+    L.extend(check_lines(res, ("first_", "fixture_kinds")))
     return "\n".join(L), R
 
 
@@ -251,7 +197,7 @@ def summary(res, R):
     h, d = R.median("hoard"), R.median("direct")
     iso = R.warm_isolated()
     fh = fields(res.get("first_hoard"))
-    S = [BEGIN, "## Issue 6: Go front end (`/go/`)", ""]
+    S = ["## Issue 6: Go front end (`/go/`)", ""]
     S.append(
         f"Summary of [bench/go/RESULTS.md](go/RESULTS.md): `{res.get('cmdline')}` on {res.get('date')}, commit "
         f"{res.get('commit')} plus the working tree; 127.0.0.1, the fixture GOPROXY + checksum database "
@@ -282,44 +228,8 @@ def summary(res, R):
         f"| Cold first download through hoard (hoard's cache empty), once (s) | {fh.get('wall_s', 'n/a')} | | | "
         f"{'ok' if run_ok(fh, False) else '**FAILED checks**'}; {fh.get('fixture_requests', '?')} requests reached the fixture |"
     )
-    S.append("")
-    S.append(END)
+    S.append("")  # a blank line before the end marker
     return "\n".join(S)
-
-
-def write_atomic(path, text):
-    """Write `text` to `path` via a temporary file in the same folder and a rename, keeping the
-    old file's permissions (readers never see a half-written file)."""
-    d = os.path.dirname(os.path.abspath(path))
-    try:
-        mode = os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=d)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def update_summary(path, block):
-    """Replace the go section of `path` (or append it); every other byte of the file stays."""
-    text = open(path).read() if os.path.exists(path) else ""
-    pat = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
-    if pat.search(text):
-        text = pat.sub(lambda _: block, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    write_atomic(path, text)
 
 
 def main():
@@ -327,10 +237,9 @@ def main():
         sys.exit(__doc__)
     res = load(sys.argv[1])
     text, R = report(res)
-    write_atomic(sys.argv[2], text)
-    print(text)
+    write_report(sys.argv[2], text)
     if len(sys.argv) == 4:
-        update_summary(sys.argv[3], summary(res, R))
+        replace_section(sys.argv[3], "go", summary(res, R))
 
 
 if __name__ == "__main__":

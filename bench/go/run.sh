@@ -28,29 +28,23 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-CMDLINE="bench/go/run.sh${*:+ $*}"
-QUICK=0 NO_BUILD=0 KEEP=0 OUT="" REPS_OPT=""
-usage() { echo "usage: bench/go/run.sh [--quick] [--no-build] [--keep] [--reps N] [--out FILE]" >&2; exit 2; }
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --quick) QUICK=1 ;;
-    --no-build) NO_BUILD=1 ;;
-    --keep) KEEP=1 ;;
-    --out) [[ $# -ge 2 ]] || usage; OUT="$2"; shift ;;
-    --reps) [[ $# -ge 2 ]] || usage; REPS_OPT="$2"; shift ;;
-    *) usage ;;
-  esac
-  shift
-done
+BENCH=bench/go
+PY=/usr/bin/python3
+# log, put, parse_args, pick_outputs, make_workdir, build_hoard, launch_hoard, wait_http, cpu_secs,
+# rotated, put_machine, ...; BUILD and HOARD (build-bench/hoard).
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$HERE/../lib/common.sh"
 
-SUMMARY=""  # bench/RESULTS.md, updated by full runs written to the default place only
+CMDLINE="bench/go/run.sh${*:+ $*}"
+REPS_OPT=""
+declare -A VALUE_OPTS=([--reps]=REPS_OPT)
+parse_args "usage: bench/go/run.sh [--quick] [--no-build] [--keep] [--reps N] [--out FILE]" "$@"
+
+pick_outputs go  # OUT, and SUMMARY (bench/RESULTS.md) for a full run to the default place only
 if [[ $QUICK == 1 ]]; then
   REPS=1
-  OUT=${OUT:-$ROOT/build-bench/go-RESULTS-quick.md}
 else
   REPS=7
-  [[ -n $OUT ]] || SUMMARY=$ROOT/bench/RESULTS.md
-  OUT=${OUT:-$HERE/RESULTS.md}
 fi
 [[ -z $REPS_OPT ]] || REPS=$REPS_OPT
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || { echo "bench/go: --reps wants a positive number" >&2; exit 2; }
@@ -59,93 +53,19 @@ fi
 # every download shows it. (.mod, .zip, lookups and tiles are immutable anyway.)
 DOC_TTL=30m
 GO_TIMEOUT=300  # seconds, per go command
-PY=/usr/bin/python3
 export PYTHONDONTWRITEBYTECODE=1  # the helpers import tests/fixtures/go_fixture.py: no caches in the tree
-BUILD=$ROOT/build-bench
-HOARD=$BUILD/hoard
 HELPER=$HERE/gobench.py
 FIXTURE=$ROOT/tests/fixtures/go_fixture.py
 
-for tool in go curl cmake "$PY" timeout; do
-  command -v "$tool" >/dev/null || { echo "bench/go: missing $tool (packaging/install-deps.sh installs it)" >&2; exit 1; }
-done
+require_tools go curl cmake "$PY" timeout
 GO=$(command -v go)
 
-WORK=$(mktemp -d /tmp/hoard-go-bench.XXXXXX)
-RES=$WORK/results.env   # key=value lines, turned into the report at the end
-: >"$RES"
-PIDS=()
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ $KEEP == 1 ]]; then
-    echo "bench/go: work directory kept: $WORK" >&2
-  else
-    chmod -R u+w "$WORK" 2>/dev/null || true  # module caches are read-only unless -modcacherw
-    rm -rf "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { printf '[bench/go %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-put() { printf '%s=%s\n' "$1" "$2" >>"$RES"; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-
-wait_http() {  # wait_http URL NAME PID [SECONDS]: until any HTTP answer (default 15 s)
-  local n=$((${4:-15} * 10))
-  for _ in $(seq "$n"); do
-    kill -0 "$3" 2>/dev/null || { log "$2 exited during start-up"; return 1; }
-    curl -s -o /dev/null --max-time 1 "$1" && return 0
-    sleep 0.1
-  done
-  log "$2 did not answer $1 within ${4:-15} s"
-  return 1
-}
-
-# CPU seconds (user+sys) used so far by a process and its direct children (the fixture's Go
-# server is a child of its Python wrapper).
-cpu_secs() {
-  local total=0 p
-  for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-    [[ -r /proc/$p/stat ]] || continue
-    total=$((total + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' /proc/"$p"/stat)))
-  done
-  awk -v t="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
-}
-cpu_delta() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-peak_rss_mib() {  # largest VmHWM of the process and its children, MiB
-  local p m=0 v
-  for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-    v=$(awk '/^VmHWM/ {print $2}' /proc/"$p"/status 2>/dev/null || echo 0)
-    [[ -n $v && $v -gt $m ]] && m=$v
-  done
-  echo $((m / 1024))
-}
-
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-if awk -v l="${LOAD_BEFORE%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n * 0.5) }'; then
-  log "WARNING: load average is $LOAD_BEFORE on $(nproc) CPUs: other work will skew the figures"
-fi
+make_workdir hoard-go-bench
+note_load_before
 
 # ---------------------------------------------------------------- build
 if [[ $NO_BUILD == 0 ]]; then
-  log "building hoard (Release) into build-bench/"
-  if ! { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DHOARD_BUILD_TESTS=OFF >"$WORK/build.log" 2>&1 &&
-    cmake --build "$BUILD" --target hoard -j"$(nproc)" >>"$WORK/build.log" 2>&1; }; then
-    mkdir -p "$BUILD/bench" && cp "$WORK/build.log" "$BUILD/bench/go-build.log"
-    log "hoard build FAILED (log: build-bench/bench/go-build.log); nothing to measure"
-    grep -m5 -E 'error|Error' "$WORK/build.log" >&2 || true
-    exit 1
-  fi
+  build_hoard go-build.log "nothing to measure" || exit 1
   put binary "built by this run"
 elif [[ ! -x $HOARD ]]; then
   log "--no-build, but there is no binary at build-bench/hoard"
@@ -171,12 +91,8 @@ log "starting the fixture GOPROXY + checksum database (tests/fixtures/go_fixture
 "$PY" "$FIXTURE" >"$WORK/fixture.out" 2>"$WORK/fixture.err" &
 FIXTURE_PID=$!
 PIDS+=("$FIXTURE_PID")
-for _ in $(seq 3000); do  # up to 300 s
-  [[ $(wc -l <"$WORK/fixture.out") -ge 3 ]] && break
-  kill -0 "$FIXTURE_PID" 2>/dev/null || break
-  sleep 0.1
-done
-[[ $(wc -l <"$WORK/fixture.out") -ge 3 ]] || { log "the fixture did not start:"; tail -5 "$WORK/fixture.err" >&2; exit 1; }
+wait_until "$FIXTURE_PID" 3000 has_lines "$WORK/fixture.out" 3 || true  # up to 300 s
+has_lines "$WORK/fixture.out" 3 || { log "the fixture did not start:"; tail -5 "$WORK/fixture.err" >&2; exit 1; }
 FIX_URL=$(sed -n 1p "$WORK/fixture.out")      # http://127.0.0.1:P
 FIX_SUMDB=$(sed -n 2p "$WORK/fixture.out")    # http://127.0.0.1:P/sumdb/sum.fixture.test
 FIX_GOSUMDB=$(sed -n 3p "$WORK/fixture.out")  # "<name>+<hash>+<key> <database URL>"
@@ -185,13 +101,9 @@ SUMDB_NAME=${FIX_GOSUMDB_KEY%%+*}
 [[ $FIX_SUMDB == "$FIX_URL/sumdb/$SUMDB_NAME" && $FIX_GOSUMDB == "$FIX_GOSUMDB_KEY $FIX_SUMDB" ]] ||
   { log "unexpected fixture start-up lines:"; cat "$WORK/fixture.out" >&2; exit 1; }
 wait_http "$FIX_URL/-/fixture/counts" fixture "$FIXTURE_PID"
-fixture_count() {  # all requests the fixture has recorded so far (control requests are not)
-  curl -s --max-time 5 "$FIX_URL/-/fixture/counts" | "$PY" -c 'import json,sys; print(sum(json.load(sys.stdin).values()))' 2>/dev/null || echo "?"
-}
 fixture_kinds() {  # the fixture's counts by kind, as kind:n,kind:n
   curl -s --max-time 5 "$FIX_URL/-/fixture/counts" | "$PY" -c 'import json,sys; print(",".join("%s:%d" % kv for kv in sorted(json.load(sys.stdin).items())) or "-")' 2>/dev/null || echo "?"
 }
-count_delta() { if [[ $1 == "?" || $2 == "?" ]]; then echo "?"; else echo $(($2 - $1)); fi; }
 
 # ---------------------------------------------------------------- hoard
 HD=$WORK/hoard
@@ -210,16 +122,7 @@ upstreams:
     manifest_ttl: $DOC_TTL
 EOF
 log "starting hoard"
-"$HOARD" serve --config "$HD/hoard.yml" --ready-file "$HD/ready" >"$HD/log" 2>&1 &
-HOARD_PID=$!
-PIDS+=("$HOARD_PID")
-for _ in $(seq 150); do
-  [[ -s $HD/ready ]] && break
-  kill -0 "$HOARD_PID" 2>/dev/null || break
-  sleep 0.1
-done
-[[ -s $HD/ready ]] || { log "hoard did not write its ready file; log tail:"; tail -5 "$HD/log" >&2; exit 1; }
-HOARD_ADDR=$(tr -d '\n' <"$HD/ready")
+launch_hoard "$HD" || exit 1  # sets HOARD_PID and HOARD_ADDR
 HOARD_URL=http://$HOARD_ADDR
 wait_http "$HOARD_URL/-/metrics" hoard "$HOARD_PID"
 # hoard's metrics, one scrape: "upstream served non200" = hoard's own count of upstream requests
@@ -274,14 +177,14 @@ go_download() {  # go_download TARGET(hoard|direct) RUN KEY: one timed download,
     proxy=$FIX_URL sumdb=$FIX_GOSUMDB pid=$FIXTURE_PID
   fi
   go_env "$dir" "$proxy" "$sumdb"
-  fx0=$(fixture_count)
+  fx0=$(fixture_count "$FIX_URL")
   read -r hu0 hn0 hb0 <<<"$(hoard_counts)"
   cpu0=$(cpu_secs "$pid")
   t0=$EPOCHREALTIME
   (cd "$dir/sample" && "${GOENV_ARGS[@]}" timeout "$GO_TIMEOUT" "$GO" mod download all) >"$dir.out" 2>"$dir.err" || rc=$?
   t1=$EPOCHREALTIME
   line="wall_s=$(elapsed "$t0" "$t1") rc=$rc server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "$pid")")"
-  fx1=$(fixture_count)
+  fx1=$(fixture_count "$FIX_URL")
   read -r hu1 hn1 hb1 <<<"$(hoard_counts)"
   line+=" fixture_requests=$(count_delta "$fx0" "$fx1") hoard_upstream_requests=$((hu1 - hu0))"
   # Requests the go command made to the server under test (hoard: its HTTP counter, less the
@@ -295,15 +198,6 @@ go_download() {  # go_download TARGET(hoard|direct) RUN KEY: one timed download,
   log "  download $key $target: $line"
   put "${key}_$target" "$line"
   if [[ $rc != 0 ]]; then tail -5 "$dir.err" | sed 's/^/    go: /' >&2; fi
-}
-
-rotated() {  # rotated ROUND ITEM...: the items, rotated by ROUND places
-  local r=$1 i
-  shift
-  for ((i = 0; i < $#; i++)); do
-    local k=$(((i + r) % $# + 1))
-    printf '%s\n' "${!k}"
-  done
 }
 
 # ---------------------------------------------------------------- downloads
@@ -326,28 +220,9 @@ if kill -0 "$FIXTURE_PID" 2>/dev/null; then put alive_fixture 1; else put alive_
 put hoard_store_bytes "$(curl -s --max-time 5 "$HOARD_URL/-/metrics" | awk '/^hoard_store_bytes/ { print $NF }')"
 
 # ---------------------------------------------------------------- report
-head_commit() {  # the checked-out commit, short, read from .git without running git
-  local g=$ROOT/.git ref c=""
-  [[ -f $g ]] && g=$(sed -n 's/^gitdir: //p' "$g")
-  ref=$(cat "$g/HEAD" 2>/dev/null || true)
-  if [[ $ref == ref:* ]]; then
-    ref=${ref#ref: }
-    c=$(cat "$g/$ref" 2>/dev/null || awk -v r="$ref" '$2 == r { print $1 }' "$g/packed-refs" 2>/dev/null || true)
-  else
-    c=$ref
-  fi
-  if [[ -n $c ]]; then echo "${c:0:7}"; else echo unknown; fi
-}
-put load_before "$LOAD_BEFORE"
-put load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
+put_machine
 put quick "$QUICK"
 put cmdline "$CMDLINE"
-put date "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-put nproc "$(nproc)"
-put cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-put mem "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
-put kernel "$(uname -r)"
-put commit "$(head_commit)"
 put go_version "$GO_VERSION"
 put python_version "$("$PY" --version 2>&1 | awk '{print $2}')"
 put reps "$REPS"

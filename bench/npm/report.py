@@ -15,42 +15,18 @@ With SUMMARY.md (bench/RESULTS.md), the headline figures also go into that file 
 appended (markers included) when they are not; the rest of the file is left byte for byte.
 """
 import os
-import re
 import statistics
 import sys
 
+# The helpers shared with the other benchmarks' reports live in bench/lib (not a package). No
+# bytecode cache: the benchmarks leave nothing behind in the source tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from report_common import (check_lines, checked_median, fields, fmt, fmt_ratio, load,  # noqa: E402
+                           machine_lines, met, num, per_round, provenance, ratio, ranges_overlap,
+                           replace_section, write_report)
+
 NAMES = {"hoard": "hoard", "verdaccio": "Verdaccio", "nginx": "nginx (static, ceiling)"}
-
-
-def load(path):
-    res = {}
-    with open(path) as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if "=" in line:
-                k, v = line.split("=", 1)
-                res[k] = v
-    return res
-
-
-def fields(line):
-    out = {}
-    for part in (line or "").split():
-        if "=" in part:
-            k, v = part.split("=", 1)
-            out[k] = v
-    return out
-
-
-def num(v):
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return None
-
-
-def fmt(v, digits=0):
-    return "n/a" if v is None else f"{v:,.{digits}f}"
 
 
 def rate(v):  # req/s: whole numbers, one decimal below 100 (a slow server's 2.4 is not "2")
@@ -62,30 +38,6 @@ def kib(v):
     if n is None:
         return "?"
     return f"{n / 1048576:.1f} MiB" if n >= 1048576 else f"{n / 1024:,.0f} KiB" if n >= 10240 else f"{n:,.0f} B"
-
-
-BEGIN, END = "<!-- npm:begin -->", "<!-- npm:end -->"
-
-
-def write_section(path, body):
-    """Put `body` between the npm markers of `path`, touching nothing else. Markers present (once,
-    in order): the text between them is replaced. Absent: they are appended with the body at the
-    end. Anything else (one marker only, twice, reversed): refuse, rather than guess."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    section = BEGIN + "\n" + body.rstrip("\n") + "\n" + END
-    nb, ne = text.count(BEGIN), text.count(END)
-    if nb == 0 and ne == 0:
-        text = text + ("" if text.endswith("\n") or not text else "\n") + "\n" + section + "\n"
-    elif nb == 1 and ne == 1 and text.index(BEGIN) < text.index(END):
-        a, b = text.index(BEGIN), text.index(END) + len(END)
-        text = text[:a] + section + text[b:]
-    else:
-        sys.exit("report.py: %s has %d %s and %d %s markers; not touching it" % (path, nb, BEGIN, ne, END))
-    tmp = path + ".npm-tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def main():
@@ -105,66 +57,53 @@ def main():
     def checked(k, s):
         return res.get(f"check{k}_{s}") == "1"
 
-    def rounds_of(key, s, n):
-        return [fields(res[f"{key}_r{r}_{s}"]) for r in range(1, n + 1) if f"{key}_r{r}_{s}" in res]
-
     def pk_ok(f):
         return f.get("non2xx", "") == "" and f.get("sockerr", "") == "" and num(f.get("req_per_s")) is not None
 
     def pk(k, v, s, c=""):
-        rs = rounds_of(f"pk{k}{c}_{v}", s, rounds)
-        if not checked(k, s) or len(rs) != rounds or not all(pk_ok(f) for f in rs):
+        if not checked(k, s):
             return None
-        return statistics.median(num(f["req_per_s"]) for f in rs)
+        return checked_median(per_round(res, f"pk{k}{c}_{v}", s, rounds), rounds, pk_ok, "req_per_s")
 
     def pk_spread(k, v, s, c=""):
-        vals = [f.get("req_per_s", "?") for f in rounds_of(f"pk{k}{c}_{v}", s, rounds)]
+        vals = [f.get("req_per_s", "?") for f in per_round(res, f"pk{k}{c}_{v}", s, rounds)]
         return ", ".join(rate(num(x)) if num(x) is not None else str(x) for x in vals) or "n/a"
 
     def pk_cpu(k, v, s, c=""):
-        rs = rounds_of(f"pk{k}{c}_{v}", s, rounds)
+        rs = per_round(res, f"pk{k}{c}_{v}", s, rounds)
         cpu = sum(num(f.get("server_cpu_s")) or 0 for f in rs)
         n = sum(num(f.get("requests")) or 0 for f in rs)
         return f"{cpu / n * 1e6:,.0f}" if n else "n/a"
 
     def pk_field(k, v, s, key, c=""):
-        return ", ".join(f.get(key, "?") or "?" for f in rounds_of(f"pk{k}{c}_{v}", s, rounds)) or "n/a"
+        return ", ".join(f.get(key, "?") or "?" for f in per_round(res, f"pk{k}{c}_{v}", s, rounds)) or "n/a"
 
     def pk_lat(k, v, s, c=""):
-        rs = rounds_of(f"pk{k}{c}_{v}", s, rounds)
+        rs = per_round(res, f"pk{k}{c}_{v}", s, rounds)
         return ", ".join(f.get("lat_p99", "?") or "?" for f in rs) or "n/a"
 
     def inst_ok(f):
         return f.get("rc") == "0" and f.get("ok") == "1" and num(f.get("wall_s")) is not None
 
     def inst(kind, s):
-        rs = rounds_of(f"inst_{kind}", s, reps)
-        if len(rs) != reps or not all(inst_ok(f) for f in rs):
-            return None
-        return statistics.median(num(f["wall_s"]) for f in rs)
+        return checked_median(per_round(res, f"inst_{kind}", s, reps), reps, inst_ok, "wall_s")
 
     def inst_spread(kind, s):
-        rs = rounds_of(f"inst_{kind}", s, reps)
+        rs = per_round(res, f"inst_{kind}", s, reps)
         return ", ".join(f.get("wall_s", "?") for f in rs) or "n/a"
 
     def inst_field(kind, s, key):
-        rs = rounds_of(f"inst_{kind}", s, reps)
+        rs = per_round(res, f"inst_{kind}", s, reps)
         return ", ".join(f.get(key, "?") for f in rs) or "n/a"
 
     def inst_cpu_median(kind, s):
-        vals = [num(f.get("server_cpu_s")) for f in rounds_of(f"inst_{kind}", s, reps)]
+        vals = [num(f.get("server_cpu_s")) for f in per_round(res, f"inst_{kind}", s, reps)]
         return None if not vals or None in vals else statistics.median(vals)
 
-    def ratio(a, b):
-        return None if a is None or b is None or b == 0 else a / b
-
-    def verdict(ok):
-        return "n/a" if ok is None else ("**met**" if ok else "**missed**")
-
     def overlap(kind):
-        hs = [num(f.get("wall_s")) for f in rounds_of(f"inst_{kind}", "hoard", reps)]
-        vs = [num(f.get("wall_s")) for f in rounds_of(f"inst_{kind}", "verdaccio", reps)]
-        return len(hs) > 1 and len(vs) > 1 and None not in hs + vs and max(hs) > min(vs) and min(hs) < max(vs)
+        hs = [num(f.get("wall_s")) for f in per_round(res, f"inst_{kind}", "hoard", reps)]
+        vs = [num(f.get("wall_s")) for f in per_round(res, f"inst_{kind}", "verdaccio", reps)]
+        return ranges_overlap(hs, vs)
 
     def doc_size(k, v, s):  # "X KiB gzip (Y KiB JSON)" of a server's answer
         f = fields(res.get(f"doc{k}_{v}_{s}"))
@@ -189,12 +128,11 @@ def main():
         h, vd = inst(kind, "hoard"), inst(kind, "verdaccio")
         r = ratio(h, vd)
         note = " (the runs' ranges overlap: within this machine's noise)" if r is not None and overlap(kind) else ""
-        inst_rows[kind] = (h, vd, r, f"hoard faster: {verdict(None if r is None else r < 1.0)}{note}")
+        inst_rows[kind] = (h, vd, r, f"hoard faster: {met(None if r is None else r < 1.0)}{note}")
 
     quick = res.get("quick") == "1"
     doc = res.get("doc", "fixture-a")
-    produced = (f"Produced by `{res.get('cmdline', 'bench/npm/run.sh')}` (from the repository root) on "
-                f"{res.get('date', '?')}, commit {res.get('commit', '?')} plus the working tree at that time.")
+    produced = provenance(res, "bench/npm/run.sh") + "."
     L = []
     L.append("# hoard npm benchmark results (issue 4)" +
              (" (QUICK run: 1 short round; not the reference figures)" if quick else ""))
@@ -224,9 +162,9 @@ def main():
         for v, label in (("full", "full: `application/json`"), ("corgi", "corgi: npm's install-v1 list")):
             h, vd, n = pk(k, v, "hoard"), pk(k, v, "verdaccio"), pk(k, v, "nginx")
             rn, rv = ratio(h, n), ratio(h, vd)
-            tgt = f"≥ 0.50 × nginx: {verdict(None if rn is None else rn >= 0.5)}" if v == "full" else "—"
+            tgt = f"≥ 0.50 × nginx: {met(None if rn is None else rn >= 0.5)}" if v == "full" else "—"
             L.append(f"| {label} (req/s) | {rate(h)} | {rate(vd)} | {rate(n)} | "
-                     f"{'n/a' if rn is None else f'{rn:.2f} ×'} | {'n/a' if rv is None else f'{rv:,.0f} ×'} | {tgt} |")
+                     f"{fmt_ratio(rn)} | {'n/a' if rv is None else f'{rv:,.0f} ×'} | {tgt} |")
         for v in ("full", "corgi"):
             L.append(f"| {v}: each round (req/s) | {pk_spread(k, v, 'hoard')} | {pk_spread(k, v, 'verdaccio')} | "
                      f"{pk_spread(k, v, 'nginx')} | | | |")
@@ -249,7 +187,7 @@ def main():
             h, vd, n = pk(k, "full", "hoard", "c1"), pk(k, "full", "verdaccio", "c1"), pk(k, "full", "nginx", "c1")
             rn, rv = ratio(h, n), ratio(h, vd)
             L.append(f"| **one connection** (wrk -t1 -c1), full (req/s = 1 / latency) | {rate(h)} | {rate(vd)} | "
-                     f"{rate(n)} | {'n/a' if rn is None else f'{rn:.2f} ×'} | {'n/a' if rv is None else f'{rv:,.0f} ×'} | — |")
+                     f"{rate(n)} | {fmt_ratio(rn)} | {'n/a' if rv is None else f'{rv:,.0f} ×'} | — |")
             L.append(f"| … each round (req/s) | {pk_spread(k, 'full', 'hoard', 'c1')} | "
                      f"{pk_spread(k, 'full', 'verdaccio', 'c1')} | {pk_spread(k, 'full', 'nginx', 'c1')} | | | |")
             L.append(f"| … average latency, each round | {pk_field(k, 'full', 'hoard', 'lat_avg', 'c1')} | "
@@ -258,7 +196,7 @@ def main():
                      f"{pk_cpu(k, 'full', 'verdaccio', 'c1')} | {pk_cpu(k, 'full', 'nginx', 'c1')} | | | |")
         L.append("")
         few = [NAMES[s] for s in NAMES
-               if any((num(f.get("requests")) or 0) < 100 for v in ("full", "corgi") for f in rounds_of(f"pk{k}_{v}", s, rounds))]
+               if any((num(f.get("requests")) or 0) < 100 for v in ("full", "corgi") for f in per_round(res, f"pk{k}_{v}", s, rounds))]
         if few:
             L.append(f"{' and '.join(few)} answered fewer than 100 requests at c=50 in some round here, so that req/s "
                      "is coarse and biased low, and its CPU-µs per request is an upper bound: it works on all 50 "
@@ -277,7 +215,7 @@ def main():
     for kind, label in (("cold", "server warm, client cache cold (empty `--cache` each time)"),
                         ("warm", "server warm, client cache warm (`--prefer-online`: packuments revalidated)")):
         h, vd, r, tgt = inst_rows[kind]
-        L.append(f"| {label} | {fmt(h, 2)} | {fmt(vd, 2)} | {'n/a' if r is None else f'{r:.2f} ×'} | {tgt} |")
+        L.append(f"| {label} | {fmt(h, 2)} | {fmt(vd, 2)} | {fmt_ratio(r)} | {tgt} |")
         L.append(f"| … each run (s) | {inst_spread(kind, 'hoard')} | {inst_spread(kind, 'verdaccio')} | | |")
         L.append(f"| … server CPU-s per install | {inst_field(kind, 'hoard', 'server_cpu_s')} | "
                  f"{inst_field(kind, 'verdaccio', 'server_cpu_s')} | | |")
@@ -348,12 +286,8 @@ def main():
              "server's share is the packument fetches, so on a shared machine the server CPU per install and "
              "the sum of npm's fetch times are the steadier comparison.")
     L.append("")
-    L.append("## Machine")
-    L.append("")
-    L.append(f"- {res.get('nproc')} CPUs ({res.get('cpu')}), {res.get('mem')}, kernel {res.get('kernel')}")
-    L.append(f"- node {res.get('node_version')}, npm {res.get('npm_version')}, nginx {res.get('nginx_version')}, "
-             f"wrk {res.get('wrk_version')}")
-    L.append(f"- load average before the run: {res.get('load_before')}; after: {res.get('load_after')}")
+    L.extend(machine_lines(res, f"node {res.get('node_version')}, npm {res.get('npm_version')}, "
+                                f"nginx {res.get('nginx_version')}, wrk {res.get('wrk_version')}", shared=False))
     for k in sets:
         L.append(f"- peak RSS (MiB){'' if len(sets) == 1 else ', ' + ('plain set' if k == '' else 'padded set')}: "
                  f"hoard {res.get(f'rss{k}_hoard', 'n/a')}, Verdaccio {res.get(f'rss{k}_verdaccio', 'n/a')}, "
@@ -362,19 +296,9 @@ def main():
         if gone:
             L.append(f"- **exited during the run: {', '.join(gone)}**")
     L.append("")
-    L.append("## Check lines")
-    L.append("")
-    L.append("```")
-    for key in sorted(res):
-        if key.startswith(("doc_", "docpad_", "first_", "tree")):
-            L.append(f"{key}: {res[key]}")
-    L.append("```")
-    L.append("")
+    L.extend(check_lines(res, ("doc_", "docpad_", "first_", "tree")))
 
-    text = "\n".join(L)
-    with open(out_path, "w") as f:
-        f.write(text)
-    print(text)
+    write_report(out_path, "\n".join(L))
 
     if summary_path:
         S = []
@@ -392,24 +316,24 @@ def main():
             rn, rv = ratio(h, n), ratio(h, vd)
             S.append(f"| Warm packument GET, full + gzip, c=50 (req/s): `{doc}`, {set_label(k)}, "
                      f"{doc_size(k, 'full', 'hoard')} | {rate(h)} | {rate(vd)} | {rate(n)} | "
-                     f"{'n/a' if rn is None else f'{rn:.2f} ×'} | {'n/a' if rv is None else f'{rv:,.0f} ×'} | "
-                     f"≥ 0.50 × nginx: {verdict(None if rn is None else rn >= 0.5)} |")
+                     f"{fmt_ratio(rn)} | {'n/a' if rv is None else f'{rv:,.0f} ×'} | "
+                     f"≥ 0.50 × nginx: {met(None if rn is None else rn >= 0.5)} |")
             if any(f"pk{k}c1_full_r1_{s}" in res for s in NAMES):
                 h, vd, n = pk(k, "full", "hoard", "c1"), pk(k, "full", "verdaccio", "c1"), pk(k, "full", "nginx", "c1")
                 rn, rv = ratio(h, n), ratio(h, vd)
                 S.append(f"| … same document, one connection (req/s = 1 / latency) | {rate(h)} | {rate(vd)} | {rate(n)} | "
-                         f"{'n/a' if rn is None else f'{rn:.2f} ×'} | {'n/a' if rv is None else f'{rv:,.0f} ×'} | — |")
+                         f"{fmt_ratio(rn)} | {'n/a' if rv is None else f'{rv:,.0f} ×'} | — |")
         for kind, label in (("cold", "client cache cold"), ("warm", "client cache warm, packuments revalidated")):
             h, vd, r, tgt = inst_rows[kind]
             hc, vc = inst_cpu_median(kind, "hoard"), inst_cpu_median(kind, "verdaccio")
             S.append(f"| Warm `npm install` of the sample project, server warm, {label}: wall s, median of {reps} "
                      f"(server CPU-s) | {fmt(h, 2)} ({fmt(hc, 2)}) | {fmt(vd, 2)} ({fmt(vc, 2)}) | | | "
-                     f"{'n/a' if r is None else f'{r:.2f} ×'} | {tgt} |")
+                     f"{fmt_ratio(r)} | {tgt} |")
         S.append("")
         S.append(f"The installs use {install_desc}. Their wall time is mostly npm's own work (start-up, "
                  "resolution, parsing the packuments, extraction), the same through either server; the server's "
                  "part is answering the packument requests.")
-        write_section(summary_path, "\n".join(S))
+        replace_section(summary_path, "npm", "\n".join(S))
         print(f"report.py: wrote the npm section of {summary_path}", file=sys.stderr)
 
 if __name__ == "__main__":

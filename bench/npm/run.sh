@@ -51,31 +51,24 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+BENCH=bench/npm
+PY=/usr/bin/python3
+# log, put, parse_args, pick_outputs, make_workdir, stop_pids, build_hoard, launch_hoard,
+# wait_http, cpu_secs, rotated, wrk_figures, put_machine, ...; BUILD and HOARD (build-bench/hoard).
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$HERE/../lib/common.sh"
+
 CMDLINE="bench/npm/run.sh${*:+ $*}"
-QUICK=0 NO_BUILD=0 KEEP=0 OUT="" REPS_OPT="" PAD_VERSIONS=300
-USAGE="usage: bench/npm/run.sh [--quick] [--no-build] [--keep] [--install-reps N] [--pad-versions N] [--out FILE]"
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --quick) QUICK=1 ;;
-    --no-build) NO_BUILD=1 ;;
-    --keep) KEEP=1 ;;
-    --out) [[ $# -ge 2 ]] || { echo "$USAGE" >&2; exit 2; }; OUT="$2"; shift ;;
-    --install-reps) [[ $# -ge 2 ]] || { echo "$USAGE" >&2; exit 2; }; REPS_OPT="$2"; shift ;;
-    --pad-versions) [[ $# -ge 2 ]] || { echo "$USAGE" >&2; exit 2; }; PAD_VERSIONS="$2"; shift ;;
-    *) echo "$USAGE" >&2; exit 2 ;;
-  esac
-  shift
-done
+REPS_OPT="" PAD_VERSIONS=300
+declare -A VALUE_OPTS=([--install-reps]=REPS_OPT [--pad-versions]=PAD_VERSIONS)
+parse_args "usage: bench/npm/run.sh [--quick] [--no-build] [--keep] [--install-reps N] [--pad-versions N] [--out FILE]" "$@"
 
 # The summary section goes into bench/RESULTS.md only from a full run writing the default report.
-SUMMARY=""
+pick_outputs npm
 if [[ $QUICK == 1 ]]; then
   ROUNDS=1 WRK_SECS=2 INSTALL_REPS=1
-  OUT=${OUT:-$ROOT/build-bench/npm-RESULTS-quick.md}
 else
   ROUNDS=3 WRK_SECS=4 INSTALL_REPS=3
-  [[ -n $OUT ]] || SUMMARY=$ROOT/bench/RESULTS.md
-  OUT=${OUT:-$HERE/RESULTS.md}
 fi
 [[ -z $REPS_OPT ]] || INSTALL_REPS=$REPS_OPT
 [[ $INSTALL_REPS =~ ^[1-9][0-9]*$ ]] || { echo "bench/npm: --install-reps wants a positive number" >&2; exit 2; }
@@ -86,10 +79,7 @@ WRK_CONNS=50 WRK_THREADS=2
 # request counters around each install show it.
 DOC_TTL=10m
 VERDACCIO_VERSION=6.8.0
-PY=/usr/bin/python3
 export PYTHONDONTWRITEBYTECODE=1  # the helpers import tests/fixtures/npm_registry.py: no caches in the tree
-BUILD=$ROOT/build-bench
-HOARD=$BUILD/hoard
 VDIR=$BUILD/verdaccio
 VERDACCIO=$VDIR/node_modules/.bin/verdaccio
 FIXTURE=$ROOT/tests/fixtures/npm_registry.py
@@ -101,83 +91,16 @@ ACCEPT_CORGI='application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.
 CTYPE_FULL=application/json
 CTYPE_CORGI=application/vnd.npm.install-v1+json
 
-for tool in /usr/sbin/nginx /usr/bin/wrk curl cmake node npm "$PY"; do
-  command -v "$tool" >/dev/null || { echo "bench/npm: missing $tool (packaging/install-deps.sh installs it)" >&2; exit 1; }
-done
+require_tools /usr/sbin/nginx /usr/bin/wrk curl cmake node npm "$PY"
 NPM_BIN=$(command -v npm)
 
-WORK=$(mktemp -d /tmp/hoard-npm-bench.XXXXXX)
-RES=$WORK/results.env   # key=value lines, turned into the report at the end
-: >"$RES"
-PIDS=()
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ $KEEP == 1 ]]; then echo "bench/npm: work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { printf '[bench/npm %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-put() { printf '%s=%s\n' "$1" "$2" >>"$RES"; }
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-wait_http() {  # wait_http URL NAME PID [SECONDS]: until any HTTP answer (default 15 s)
-  local n=$((${4:-15} * 10))
-  for _ in $(seq "$n"); do
-    kill -0 "$3" 2>/dev/null || { log "$2 exited during start-up"; return 1; }
-    curl -s -o /dev/null --max-time 1 "$1" && return 0
-    sleep 0.1
-  done
-  log "$2 did not answer $1 within ${4:-15} s"
-  return 1
-}
-
-# CPU seconds (user+sys) used so far by a process and its direct children (nginx workers).
-cpu_secs() {
-  local total=0 p
-  for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-    [[ -r /proc/$p/stat ]] || continue
-    total=$((total + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' /proc/"$p"/stat)))
-  done
-  awk -v t="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
-}
-cpu_delta() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-peak_rss_mib() {  # largest VmHWM of the process and its children, MiB
-  local p m=0 v
-  for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-    v=$(awk '/^VmHWM/ {print $2}' /proc/"$p"/status 2>/dev/null || echo 0)
-    [[ -n $v && $v -gt $m ]] && m=$v
-  done
-  echo $((m / 1024))
-}
-
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-if awk -v l="${LOAD_BEFORE%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n * 0.5) }'; then
-  log "WARNING: load average is $LOAD_BEFORE on $(nproc) CPUs: other work will skew the figures"
-fi
+make_workdir hoard-npm-bench
+note_load_before
 
 # ---------------------------------------------------------------- build / install
 HOARD_OK=0 HOARD_NOTE=""
 if [[ $NO_BUILD == 0 ]]; then
-  log "building hoard (Release) into build-bench/"
-  if cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DHOARD_BUILD_TESTS=OFF >"$WORK/build.log" 2>&1 &&
-    cmake --build "$BUILD" --target hoard -j"$(nproc)" >>"$WORK/build.log" 2>&1; then
-    HOARD_OK=1
-  else
-    HOARD_NOTE="build failed"
-    mkdir -p "$BUILD/bench" && cp "$WORK/build.log" "$BUILD/bench/npm-build.log"
-    log "hoard build FAILED (log: build-bench/bench/npm-build.log); continuing without hoard"
-    grep -m5 -E 'error|Error' "$WORK/build.log" >&2 || true
-  fi
+  if build_hoard npm-build.log "continuing without hoard"; then HOARD_OK=1; else HOARD_NOTE="build failed"; fi
 elif [[ -x $HOARD ]]; then
   HOARD_OK=1
 else
@@ -214,20 +137,6 @@ fi
 declare -A PID PORT BASE TBASE   # per server of the current set: pid, port, registry URL, tarball URL base
 SET="" SETK="" SW=""
 
-stop_pids() {  # stop_pids PID...: TERM, wait up to 5 s, KILL; then forget them (no stray kill later)
-  local pid keep=() p
-  for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "$@"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  for p in "${PIDS[@]}"; do
-    [[ " $* " == *" $p "* ]] || keep+=("$p")
-  done
-  PIDS=("${keep[@]}")
-}
-
 # ---------------------------------------------------------------- fixture upstreams
 start_fixture() {  # start_fixture NAME FLAG PAD
   local port
@@ -239,10 +148,11 @@ start_fixture() {  # start_fixture NAME FLAG PAD
   # It packs every sample package with `npm pack` before it listens: give it time.
   wait_http "http://127.0.0.1:$port/-/ping" "fixture $1" "${PID[$1]}" 90
 }
-upstream_count() {  # all recorded requests of both fixtures so far
+upstream_count() {  # all recorded requests of both fixtures so far (one that does not answer: 0)
   local n=0 u c
   for u in "$UP_PUB" "$UP_PRIV"; do
-    c=$(curl -s --max-time 5 "$u/-/fixture/counts" | "$PY" -c 'import json,sys; print(sum(json.load(sys.stdin).values()))' 2>/dev/null || echo 0)
+    c=$(fixture_count "$u")
+    [[ $c == "?" ]] && c=0
     n=$((n + c))
   done
   echo "$n"
@@ -269,20 +179,9 @@ upstreams:
     scopes: ["@acme"]
     manifest_ttl: $DOC_TTL
 EOC
-  "$HOARD" serve --config "$d/hoard.yml" --ready-file "$d/ready" >"$d/log" 2>&1 &
-  PID[hoard]=$!
-  PIDS+=("${PID[hoard]}")
-  for _ in $(seq 150); do
-    [[ -s $d/ready ]] && break
-    kill -0 "${PID[hoard]}" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [[ ! -s $d/ready ]]; then
-    log "hoard did not write its ready file; log tail:"
-    tail -5 "$d/log" >&2 || true
-    return 1
-  fi
-  PORT[hoard]=$(sed -E 's/.*:([0-9]+)\s*$/\1/' "$d/ready")
+  launch_hoard "$d" || return 1
+  PID[hoard]=$HOARD_PID
+  PORT[hoard]=${HOARD_ADDR##*:}
   BASE[hoard]=http://127.0.0.1:${PORT[hoard]}/npm/
   TBASE[hoard]=http://127.0.0.1:${PORT[hoard]}/npm
   wait_http "${BASE[hoard]}-/ping" hoard "${PID[hoard]}"
@@ -347,21 +246,12 @@ npm_install() {  # npm_install SERVER PROJECT CACHE KEY: one timed install, chec
     --logs-dir "$NHOME/logs" --prefer-online --no-audit --no-fund --no-update-notifier --loglevel=http \
     --fetch-retries=0 --fetch-timeout=30000) >"$proj.npm.log" 2>&1 || rc=$?
   t1=$EPOCHREALTIME
-  line="wall_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') rc=$rc"
+  line="wall_s=$(elapsed "$t0" "$t1") rc=$rc"
   line+=" server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")") upstream_requests=$(($(upstream_count) - up0))"
   line+=" $("$PY" "$CHECK" install "$proj" "${TBASE[$s]}" "$SW/expected.json" "$proj.npm.log")"
   log "  install $key $s: $line"
   put "${key}_$s" "$line"
   if [[ $rc != 0 ]]; then tail -5 "$proj.npm.log" | sed 's/^/    npm: /' >&2; fi
-}
-
-rotated() {  # rotated ROUND SERVER...: the servers, rotated by ROUND places
-  local r=$1 i
-  shift
-  for ((i = 0; i < $#; i++)); do
-    local k=$(((i + r) % $# + 1))
-    printf '%s\n' "${!k}"
-  done
 }
 
 # npm's own files into the page cache, so that the first timed install does not pay for that.
@@ -476,10 +366,7 @@ run_wrk() {  # run_wrk SERVER VARIANT ROUND [CONNS]: CONNS 1 is one thread, one 
   cpu0=$(cpu_secs "${PID[$s]}")
   timeout $((WRK_SECS + 30)) /usr/bin/wrk -t"$t" -c"$c" -d"${WRK_SECS}s" --timeout 10s --latency \
     -s "$WORK/$v.lua" "${BASE[$s]}$DOC" >"$out" 2>&1 || true
-  line="req_per_s=$(awk '/^Requests\/sec:/ { print $2 }' "$out")"
-  line+=" lat_avg=$(awk '$1 == "Latency" { print $2; exit }' "$out") lat_p99=$(awk '$1 == "99%" { print $2 }' "$out")"
-  line+=" non2xx=$(awk '/Non-2xx or 3xx/ { print $NF }' "$out") sockerr=$(awk '/Socket errors:/ { gsub(/[ ,]+/, ""); sub(/^Socketerrors:/, ""); print }' "$out")"
-  line+=" requests=$(awk '/requests in/ { print $1 }' "$out") read=$(awk '/requests in/ { print $5 }' "$out")"
+  line="$(wrk_figures "$out") read=$(awk '/requests in/ { print $5 }' "$out")"
   line+=" server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")")"
   line+=" $(settle "$s")"
   log "  $SET: wrk $v+gzip c=$c $s: $line"
@@ -588,30 +475,11 @@ fi
 put pad_versions "$PAD_VERSIONS"
 
 # ---------------------------------------------------------------- report
-head_commit() {  # the checked-out commit, short, read from .git without running git
-  local g=$ROOT/.git ref c=""
-  [[ -f $g ]] && g=$(sed -n 's/^gitdir: //p' "$g")
-  ref=$(cat "$g/HEAD" 2>/dev/null || true)
-  if [[ $ref == ref:* ]]; then
-    ref=${ref#ref: }
-    c=$(cat "$g/$ref" 2>/dev/null || awk -v r="$ref" '$2 == r { print $1 }' "$g/packed-refs" 2>/dev/null || true)
-  else
-    c=$ref
-  fi
-  if [[ -n $c ]]; then echo "${c:0:7}"; else echo unknown; fi
-}
-put load_before "$LOAD_BEFORE"
-put load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
+put_machine
 put hoard_ok "$HOARD_OK"
 put hoard_note "$HOARD_NOTE"
 put quick "$QUICK"
 put cmdline "$CMDLINE"
-put date "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-put nproc "$(nproc)"
-put cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-put mem "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
-put kernel "$(uname -r)"
-put commit "$(head_commit)"
 put nginx_version "$(/usr/sbin/nginx -v 2>&1 | sed 's/.*version: //')"
 put verdaccio_version "$(node -p "require('$VDIR/node_modules/verdaccio/package.json').version")"
 put node_version "$(node --version)"

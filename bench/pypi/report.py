@@ -12,57 +12,19 @@ wrong installed set, shows as "n/a", never as a number.
     report.py RESULTS_ENV OUT_MD [BENCH_RESULTS_MD]
 """
 import os
-import re
-import statistics
 import sys
+
+# The helpers shared with the other benchmarks' reports live in bench/lib (not a package). No
+# bytecode cache: the benchmarks leave nothing behind in the source tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from report_common import (check_lines, checked_median, fields, fmt, fmt_ratio, load,  # noqa: E402
+                           machine_lines, met, num, per_round, provenance, ranges_overlap, ratio,
+                           replace_section, write_report)
 
 SERVERS = ("hoard", "nginx1", "nginxN")
 PAGES = ("acme-core", "acme-popular")
 FORMS = (("json", "JSON `application/vnd.pypi.simple.v1+json`"), ("html", "HTML `text/html`"))
-BEGIN, END = "<!-- pypi:begin -->", "<!-- pypi:end -->"
-
-
-def load(path):
-    res = {}
-    with open(path) as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if "=" in line:
-                k, v = line.split("=", 1)
-                res[k] = v
-    return res
-
-
-def fields(line):
-    out = {}
-    for part in (line or "").split():
-        if "=" in part:
-            k, v = part.split("=", 1)
-            out[k] = v
-    return out
-
-
-def num(v):
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return None
-
-
-def fmt(v, digits=0):
-    return "n/a" if v is None else f"{v:,.{digits}f}"
-
-
-def ratio(a, b):
-    return None if a is None or b is None or b == 0 else a / b
-
-
-def fmt_ratio(r, digits=2):
-    return "n/a" if r is None else f"{r:.{digits}f} ×"
-
-
-def verdict(ok):
-    return "n/a" if ok is None else ("**met**" if ok else "**missed**")
 
 
 class Results:
@@ -77,8 +39,7 @@ class Results:
 
     # ---- page req/s
     def rq_rounds(self, pg, f, s):
-        res = self.res
-        return [fields(res[k]) for r in range(1, self.rounds + 1) if (k := f"rq_{pg}_{f}_r{r}_{s}") in res]
+        return per_round(self.res, f"rq_{pg}_{f}", s, self.rounds)
 
     @staticmethod
     def rq_ok(x, s):
@@ -88,11 +49,10 @@ class Results:
         return ok
 
     def rq(self, pg, f, s):
-        rs = self.rq_rounds(pg, f, s)
         checked = self.res.get(f"check_{s}") == "1" and (s != "hoard" or self.res.get("hoard_check") == "1")
-        if not checked or len(rs) != self.rounds or not all(self.rq_ok(x, s) for x in rs):
+        if not checked:
             return None
-        return statistics.median(num(x["req_per_s"]) for x in rs)
+        return checked_median(self.rq_rounds(pg, f, s), self.rounds, lambda x: self.rq_ok(x, s), "req_per_s")
 
     def rq_each(self, pg, f, s, key="req_per_s"):
         vals = [x.get(key, "?") or "?" for x in self.rq_rounds(pg, f, s)]
@@ -108,8 +68,7 @@ class Results:
 
     # ---- installs
     def inst_rounds(self, target):
-        res = self.res
-        return [fields(res[k]) for r in range(1, self.reps + 1) if (k := f"inst_r{r}_{target}") in res]
+        return per_round(self.res, "inst", target, self.reps)
 
     @staticmethod
     def inst_ok(x, target):
@@ -119,10 +78,7 @@ class Results:
         return ok
 
     def inst(self, target):
-        rs = self.inst_rounds(target)
-        if len(rs) != self.reps or not all(self.inst_ok(x, target) for x in rs):
-            return None
-        return statistics.median(num(x["wall_s"]) for x in rs)
+        return checked_median(self.inst_rounds(target), self.reps, lambda x: self.inst_ok(x, target), "wall_s")
 
     def inst_each(self, target, key):
         return ", ".join(x.get(key, "?") for x in self.inst_rounds(target)) or "n/a"
@@ -134,10 +90,7 @@ def report(res):
     L = []
     L.append("# hoard PyPI benchmark results (issue 5)" + (" (QUICK run: 1 short round; not the reference figures)" if quick else ""))
     L.append("")
-    L.append(
-        f"Produced by `{res.get('cmdline', 'bench/pypi/run.sh')}` (from the repository root) on "
-        f"{res.get('date', '?')}, commit {res.get('commit', '?')} plus the working tree at that time."
-    )
+    L.append(provenance(res, "bench/pypi/run.sh") + ".")
     L.append("")
     if res.get("hoard_check") != "1":
         L.append("**hoard's project pages failed their checks (files, hashes, links, headers): its req/s figures are withheld (n/a).**")
@@ -157,7 +110,7 @@ def report(res):
     note = ""
     hs = [num(x.get("wall_s")) for x in R.inst_rounds("hoard")]
     ds = [num(x.get("wall_s")) for x in R.inst_rounds("direct")]
-    if r is not None and len(hs) > 1 and None not in hs + ds and max(hs) > min(ds) and min(hs) < max(ds):
+    if r is not None and ranges_overlap(hs, ds):
         note = " (the runs' ranges overlap)"
     L.append(f"| `pip install --no-cache-dir` wall time, median (s) | {fmt(h, 2)} | {fmt(d, 2)} | {fmt_ratio(r)}{note} |")
     L.append(f"| … each run (s) | {R.inst_each('hoard', 'wall_s')} | {R.inst_each('direct', 'wall_s')} | |")
@@ -225,7 +178,7 @@ def report(res):
             L.append(
                 f"| `{pg}` {label} (req/s) | {pc.get('bytes', '?')} / {pc.get('plain_bytes', '?')} | {fmt(vals['hoard'])} | "
                 f"{fmt(vals['nginx1'])} | {fmt(vals['nginxN'])} | {fmt_ratio(r1)} | {fmt_ratio(rn)} | "
-                f"{verdict(None if r1 is None else r1 >= 0.5)} |"
+                f"{met(None if r1 is None else r1 >= 0.5)} |"
             )
     L.append("")
     L.append("### Details")
@@ -310,30 +263,20 @@ def report(res):
         "the timed rounds alternate hoard and direct, order rotated per round."
     )
     L.append("")
-    L.append("## Machine")
-    L.append("")
-    L.append(f"- {res.get('nproc')} CPUs ({res.get('cpu')}), {res.get('mem')}, kernel {res.get('kernel')}; shared with other work")
-    L.append(f"- Python {res.get('python_version')}, pip {res.get('pip_version')}, nginx {res.get('nginx_version')}, wrk {res.get('wrk_version')}")
-    L.append(f"- load average before the run: {res.get('load_before')}; after: {res.get('load_after')}")
+    L.extend(machine_lines(res, f"Python {res.get('python_version')}, pip {res.get('pip_version')}, "
+                                f"nginx {res.get('nginx_version')}, wrk {res.get('wrk_version')}"))
     L.append("- peak RSS (MiB): " + ", ".join(f"{R.name(s)} {res.get(f'rss_{s}', 'n/a')}" for s in SERVERS))
     gone = [R.name(s) for s in SERVERS if res.get(f"alive_{s}") == "0"]
     if gone:
         L.append(f"- **exited during the run: {', '.join(gone)}**")
     L.append("")
-    L.append("## Check lines")
-    L.append("")
-    L.append("```")
-    for k in sorted(res):
-        if k.startswith(("page_", "curl_", "first_")):
-            L.append(f"{k}: {res[k]}")
-    L.append("```")
-    L.append("")
+    L.extend(check_lines(res, ("page_", "curl_", "first_")))
     return "\n".join(L), R
 
 
 def summary(res, R):
     h, d = R.inst("hoard"), R.inst("direct")
-    S = [BEGIN, "## Issue 5: PyPI front end (`/pypi/`)", ""]
+    S = ["## Issue 5: PyPI front end (`/pypi/`)", ""]
     S.append(
         f"Summary of [bench/pypi/RESULTS.md](pypi/RESULTS.md): `{res.get('cmdline')}` on {res.get('date')}, commit "
         f"{res.get('commit')} plus the working tree; 127.0.0.1, the fixture PyPI as the upstream, "
@@ -353,22 +296,10 @@ def summary(res, R):
             S.append(
                 f"| Warm page `{pg}` {label.split()[0]} + gzip, c=50 (req/s) | {fmt(a)} | {fmt(b)} (nginx, 1 worker; "
                 f"{fmt(c)} with {R.auto_workers}) | {fmt_ratio(r1)} ({fmt_ratio(ratio(a, c))}) | ≥ 0.50 × nginx: "
-                f"{verdict(None if r1 is None else r1 >= 0.5)} |"
+                f"{met(None if r1 is None else r1 >= 0.5)} |"
             )
-    S.append("")
-    S.append(END)
+    S.append("")  # a blank line before the end marker
     return "\n".join(S)
-
-
-def update_summary(path, block):
-    text = open(path).read() if os.path.exists(path) else ""
-    pat = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
-    if pat.search(text):
-        text = pat.sub(lambda _: block, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    with open(path, "w") as f:
-        f.write(text)
 
 
 def main():
@@ -376,11 +307,9 @@ def main():
         sys.exit(__doc__)
     res = load(sys.argv[1])
     text, R = report(res)
-    with open(sys.argv[2], "w") as f:
-        f.write(text)
-    print(text)
+    write_report(sys.argv[2], text)
     if len(sys.argv) == 4:
-        update_summary(sys.argv[3], summary(res, R))
+        replace_section(sys.argv[3], "pypi", summary(res, R))
 
 
 if __name__ == "__main__":

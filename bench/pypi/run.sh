@@ -30,28 +30,23 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-CMDLINE="bench/pypi/run.sh${*:+ $*}"
-QUICK=0 NO_BUILD=0 KEEP=0 OUT="" REPS_OPT=""
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --quick) QUICK=1 ;;
-    --no-build) NO_BUILD=1 ;;
-    --keep) KEEP=1 ;;
-    --out) OUT="$2"; shift ;;
-    --install-reps) REPS_OPT="$2"; shift ;;
-    *) echo "usage: bench/pypi/run.sh [--quick] [--no-build] [--keep] [--install-reps N] [--out FILE]" >&2; exit 2 ;;
-  esac
-  shift
-done
+BENCH=bench/pypi
+PY=/usr/bin/python3
+# log, put, parse_args, pick_outputs, make_workdir, build_hoard, launch_hoard, wait_http, cpu_secs,
+# rotated, wrk_figures, put_machine, ...; BUILD and HOARD (build-bench/hoard).
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$HERE/../lib/common.sh"
 
-SUMMARY=""  # bench/RESULTS.md, updated by full runs written to the default place only
+CMDLINE="bench/pypi/run.sh${*:+ $*}"
+REPS_OPT=""
+declare -A VALUE_OPTS=([--install-reps]=REPS_OPT)
+parse_args "usage: bench/pypi/run.sh [--quick] [--no-build] [--keep] [--install-reps N] [--out FILE]" "$@"
+
+pick_outputs pypi  # OUT, and SUMMARY (bench/RESULTS.md) for a full run to the default place only
 if [[ $QUICK == 1 ]]; then
   ROUNDS=1 WRK_SECS=2 INSTALL_REPS=1
-  OUT=${OUT:-$ROOT/build-bench/pypi-RESULTS-quick.md}
 else
   ROUNDS=3 WRK_SECS=4 INSTALL_REPS=5
-  [[ -n $OUT ]] || SUMMARY=$ROOT/bench/RESULTS.md
-  OUT=${OUT:-$HERE/RESULTS.md}
 fi
 [[ -z $REPS_OPT ]] || INSTALL_REPS=$REPS_OPT
 [[ $INSTALL_REPS =~ ^[1-9][0-9]*$ ]] || { echo "bench/pypi: --install-reps wants a positive number" >&2; exit 2; }
@@ -60,10 +55,7 @@ WRK_CONNS=50 WRK_THREADS=2
 # cache hit; the fixture's request counters around each install and each wrk run show it.
 PAGE_TTL=30m
 POPULAR_VERSIONS=300
-PY=/usr/bin/python3
 export PYTHONDONTWRITEBYTECODE=1  # the helper imports tests/fixtures/pypi_index.py: no caches in the tree
-BUILD=$ROOT/build-bench
-HOARD=$BUILD/hoard
 HELPER=$HERE/pypibench.py
 JSON_ACCEPT='application/vnd.pypi.simple.v1+json'
 HTML_ACCEPT='text/html'
@@ -73,81 +65,15 @@ PIP_AE='gzip, deflate'  # what pip 23's requests/urllib3 sends
 PAGES=(acme-core acme-popular)
 FORMS=(json html)
 
-for tool in /usr/sbin/nginx /usr/bin/wrk curl cmake "$PY"; do
-  command -v "$tool" >/dev/null || { echo "bench/pypi: missing $tool (packaging/install-deps.sh installs it)" >&2; exit 1; }
-done
+require_tools /usr/sbin/nginx /usr/bin/wrk curl cmake "$PY"
 "$PY" -c 'import ensurepip, venv' 2>/dev/null || { echo "bench/pypi: $PY cannot make venvs (python3-venv)" >&2; exit 1; }
 
-WORK=$(mktemp -d /tmp/hoard-pypi-bench.XXXXXX)
-RES=$WORK/results.env   # key=value lines, turned into the report at the end
-: >"$RES"
-PIDS=()
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ $KEEP == 1 ]]; then echo "bench/pypi: work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { printf '[bench/pypi %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-put() { printf '%s=%s\n' "$1" "$2" >>"$RES"; }
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-
-wait_http() {  # wait_http URL NAME PID [SECONDS]: until any HTTP answer (default 15 s)
-  local n=$((${4:-15} * 10))
-  for _ in $(seq "$n"); do
-    kill -0 "$3" 2>/dev/null || { log "$2 exited during start-up"; return 1; }
-    curl -s -o /dev/null --max-time 1 "$1" && return 0
-    sleep 0.1
-  done
-  log "$2 did not answer $1 within ${4:-15} s"
-  return 1
-}
-
-# CPU seconds (user+sys) used so far by a process and its direct children (nginx workers).
-cpu_secs() {
-  local total=0 p
-  for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-    [[ -r /proc/$p/stat ]] || continue
-    total=$((total + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' /proc/"$p"/stat)))
-  done
-  awk -v t="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
-}
-cpu_delta() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-peak_rss_mib() {  # largest VmHWM of the process and its children, MiB
-  local p m=0 v
-  for p in "$1" $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-    v=$(awk '/^VmHWM/ {print $2}' /proc/"$p"/status 2>/dev/null || echo 0)
-    [[ -n $v && $v -gt $m ]] && m=$v
-  done
-  echo $((m / 1024))
-}
-
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-if awk -v l="${LOAD_BEFORE%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n * 0.5) }'; then
-  log "WARNING: load average is $LOAD_BEFORE on $(nproc) CPUs: other work will skew the figures"
-fi
+make_workdir hoard-pypi-bench
+note_load_before
 
 # ---------------------------------------------------------------- build
 if [[ $NO_BUILD == 0 ]]; then
-  log "building hoard (Release) into build-bench/"
-  if ! { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DHOARD_BUILD_TESTS=OFF >"$WORK/build.log" 2>&1 &&
-    cmake --build "$BUILD" --target hoard -j"$(nproc)" >>"$WORK/build.log" 2>&1; }; then
-    mkdir -p "$BUILD/bench" && cp "$WORK/build.log" "$BUILD/bench/pypi-build.log"
-    log "hoard build FAILED (log: build-bench/bench/pypi-build.log); nothing to measure"
-    grep -m5 -E 'error|Error' "$WORK/build.log" >&2 || true
-    exit 1
-  fi
+  build_hoard pypi-build.log "nothing to measure" || exit 1
 elif [[ ! -x $HOARD ]]; then
   log "--no-build, but there is no binary at build-bench/hoard"
   exit 1
@@ -158,20 +84,12 @@ log "starting the fixture PyPI (sample universe + acme-popular, ${POPULAR_VERSIO
 "$PY" "$HELPER" serve --popular-versions "$POPULAR_VERSIONS" >"$WORK/fixture.out" 2>"$WORK/fixture.err" &
 FIXTURE_PID=$!
 PIDS+=("$FIXTURE_PID")
-for _ in $(seq 300); do
-  [[ $(wc -l <"$WORK/fixture.out") -ge 2 ]] && break
-  kill -0 "$FIXTURE_PID" 2>/dev/null || break
-  sleep 0.1
-done
-[[ $(wc -l <"$WORK/fixture.out") -ge 2 ]] || { log "the fixture did not start:"; tail -5 "$WORK/fixture.err" >&2; exit 1; }
+wait_until "$FIXTURE_PID" 300 has_lines "$WORK/fixture.out" 2 || true
+has_lines "$WORK/fixture.out" 2 || { log "the fixture did not start:"; tail -5 "$WORK/fixture.err" >&2; exit 1; }
 FIX_INDEX=$(sed -n 1p "$WORK/fixture.out")   # http://127.0.0.1:P/simple
 FIX_FILES=$(sed -n 2p "$WORK/fixture.out")   # http://127.0.0.1:Q
 FIX_ORIGIN=${FIX_INDEX%/simple}
 wait_http "$FIX_ORIGIN/-/fixture/counts" fixture "$FIXTURE_PID"
-fixture_count() {  # all requests the fixture has recorded so far (control requests are not)
-  curl -s --max-time 5 "$FIX_ORIGIN/-/fixture/counts" | "$PY" -c 'import json,sys; print(sum(json.load(sys.stdin).values()))' 2>/dev/null || echo "?"
-}
-count_delta() { if [[ $1 == "?" || $2 == "?" ]]; then echo "?"; else echo $(($2 - $1)); fi; }
 
 # ---------------------------------------------------------------- hoard
 HD=$WORK/hoard
@@ -189,16 +107,7 @@ upstreams:
     manifest_ttl: $PAGE_TTL
 EOF
 log "starting hoard"
-"$HOARD" serve --config "$HD/hoard.yml" --ready-file "$HD/ready" >"$HD/log" 2>&1 &
-HOARD_PID=$!
-PIDS+=("$HOARD_PID")
-for _ in $(seq 150); do
-  [[ -s $HD/ready ]] && break
-  kill -0 "$HOARD_PID" 2>/dev/null || break
-  sleep 0.1
-done
-[[ -s $HD/ready ]] || { log "hoard did not write its ready file; log tail:"; tail -5 "$HD/log" >&2; exit 1; }
-HOARD_ADDR=$(tr -d '\n' <"$HD/ready")
+launch_hoard "$HD" || exit 1  # sets HOARD_PID and HOARD_ADDR
 HOARD_URL=http://$HOARD_ADDR
 wait_http "$HOARD_URL/-/metrics" hoard "$HOARD_PID"
 hoard_upstream_count() {  # hoard's own count of upstream requests (pages and files)
@@ -235,7 +144,7 @@ pip_install() {  # pip_install TARGET(hoard|direct) VENV KEY: one timed install,
   else
     index=$FIX_INDEX/ dlbase=$FIX_FILES/packages/ pid=$FIXTURE_PID
   fi
-  up0=$(fixture_count)
+  up0=$(fixture_count "$FIX_ORIGIN")
   hup0=$(hoard_upstream_count)
   cpu0=$(cpu_secs "$pid")
   t0=$EPOCHREALTIME
@@ -243,20 +152,11 @@ pip_install() {  # pip_install TARGET(hoard|direct) VENV KEY: one timed install,
     "${SAMPLE_REQS[@]}" >"$venv.pip.log" 2>&1 || rc=$?
   t1=$EPOCHREALTIME
   line="wall_s=$(elapsed "$t0" "$t1") rc=$rc server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "$pid")")"
-  line+=" fixture_requests=$(count_delta "$up0" "$(fixture_count)") hoard_upstream_requests=$(($(hoard_upstream_count) - hup0))"
+  line+=" fixture_requests=$(count_delta "$up0" "$(fixture_count "$FIX_ORIGIN")") hoard_upstream_requests=$(($(hoard_upstream_count) - hup0))"
   line+=" $("$PY" "$HELPER" installed "$venv" "$venv.pip.log" "$dlbase")"
   log "  install $key $target: $line"
   put "${key}_$target" "$line"
   if [[ $rc != 0 ]]; then tail -5 "$venv.pip.log" | sed 's/^/    pip: /' >&2; fi
-}
-
-rotated() {  # rotated ROUND ITEM...: the items, rotated by ROUND places
-  local r=$1 i
-  shift
-  for ((i = 0; i < $#; i++)); do
-    local k=$(((i + r) % $# + 1))
-    printf '%s\n' "${!k}"
-  done
 }
 
 # The first install through hoard: hoard cold. It fills hoard's cache (pages and files).
@@ -395,17 +295,14 @@ to_bytes() {  # wrk's "1.23MB" -> bytes
 run_wrk() {  # run_wrk SERVER PAGE FORM ROUND
   local s=$1 pg=$2 f=$3 r=$4 out=$WORK/wrk.$1.$2.$3.r$4 cpu0 up0 hup0=0 line reqs rd
   cpu0=$(cpu_secs "${PID[$s]}")
-  up0=$(fixture_count)
+  up0=$(fixture_count "$FIX_ORIGIN")
   [[ $s != hoard ]] || hup0=$(hoard_upstream_count)
   timeout $((WRK_SECS + 30)) /usr/bin/wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WRK_SECS}s" --timeout 10s --latency \
     -s "$WORK/$f.lua" "http://127.0.0.1:${PORT[$s]}/pypi/simple/$pg/" >"$out" 2>&1 || true
   reqs=$(awk '/requests in/ { print $1 }' "$out")
   rd=$(to_bytes "$(awk '/requests in/ { print $5 }' "$out")")
-  line="req_per_s=$(awk '/^Requests\/sec:/ { print $2 }' "$out")"
-  line+=" lat_avg=$(awk '$1 == "Latency" { print $2; exit }' "$out") lat_p99=$(awk '$1 == "99%" { print $2 }' "$out")"
-  line+=" non2xx=$(awk '/Non-2xx or 3xx/ { print $NF }' "$out") sockerr=$(awk '/Socket errors:/ { gsub(/[ ,]+/, ""); sub(/^Socketerrors:/, ""); print }' "$out")"
-  line+=" requests=$reqs bytes_per_resp=$(awk -v b="$rd" -v n="${reqs:-0}" 'BEGIN { if (n > 0) printf "%.0f", b / n; else print "?" }')"
-  line+=" server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")") fixture_requests=$(count_delta "$up0" "$(fixture_count)")"
+  line="$(wrk_figures "$out") bytes_per_resp=$(awk -v b="$rd" -v n="${reqs:-0}" 'BEGIN { if (n > 0) printf "%.0f", b / n; else print "?" }')"
+  line+=" server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")") fixture_requests=$(count_delta "$up0" "$(fixture_count "$FIX_ORIGIN")")"
   [[ $s != hoard ]] || line+=" hoard_upstream_requests=$(($(hoard_upstream_count) - hup0))"
   log "  wrk $pg $f $s: $line"
   put "rq_${pg}_${f}_r${r}_$s" "$line"
@@ -431,28 +328,9 @@ for s in "${SERVERS[@]}"; do
 done
 
 # ---------------------------------------------------------------- report
-head_commit() {  # the checked-out commit, short, read from .git without running git
-  local g=$ROOT/.git ref c=""
-  [[ -f $g ]] && g=$(sed -n 's/^gitdir: //p' "$g")
-  ref=$(cat "$g/HEAD" 2>/dev/null || true)
-  if [[ $ref == ref:* ]]; then
-    ref=${ref#ref: }
-    c=$(cat "$g/$ref" 2>/dev/null || awk -v r="$ref" '$2 == r { print $1 }' "$g/packed-refs" 2>/dev/null || true)
-  else
-    c=$ref
-  fi
-  if [[ -n $c ]]; then echo "${c:0:7}"; else echo unknown; fi
-}
-put load_before "$LOAD_BEFORE"
-put load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
+put_machine
 put quick "$QUICK"
 put cmdline "$CMDLINE"
-put date "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-put nproc "$(nproc)"
-put cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-put mem "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
-put kernel "$(uname -r)"
-put commit "$(head_commit)"
 put nginx_version "$(/usr/sbin/nginx -v 2>&1 | sed 's/.*version: //')"
 put wrk_version "$(/usr/bin/wrk --version 2>&1 | head -1 | awk '{print $2}')"
 put python_version "$("$PY" --version 2>&1 | awk '{print $2}')"
