@@ -129,8 +129,17 @@ void App::route(http::Exchange& ex) {
     ex.respond(200, {{"Content-Type", "text/plain; version=0.0.4"}}, std::move(body));
     return;
   }
-  if (path == "/-/health") {
-    ex.respond(200, {{"Content-Type", "application/json"}}, "{\"status\":\"ok\"}\n");
+  if (path == "/-/healthz") {
+    // Liveness: the loop answers. Nothing else is checked, so a busy or
+    // degraded hoard is not restarted for it.
+    ex.respond(200, {{"Content-Type", "application/json"}}, "{\"status\":\"alive\"}\n");
+    return;
+  }
+  if (path == "/-/readyz" || path == "/-/health") {
+    // Readiness: the store is open (App::start fails otherwise) and the
+    // listener is up, since this request came through it. A draining hoard
+    // (SIGTERM) has stopped accepting, so it is never asked.
+    ex.respond(200, {{"Content-Type", "application/json"}}, "{\"status\":\"ready\"}\n");
     return;
   }
   ex.respond(404, {{"Content-Type", "application/json"}},
