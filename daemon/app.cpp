@@ -120,7 +120,7 @@ void App::route(http::Exchange& ex) {
     go_->handle(ex, std::string_view(path).substr(4));
     return;
   }
-  if (path == "/-/metrics") {
+  if (path == "/metrics" || path == "/-/metrics") {
     auto body = metrics_.render();
     body += "# TYPE hoard_store_bytes gauge\nhoard_store_bytes " +
             std::to_string(store_->totalBytes()) + "\n";
