@@ -38,9 +38,11 @@ void AccessTracker::close() {
   timer_ = nullptr;
 }
 
-void AccessTracker::touch(std::string digest) {
+void AccessTracker::touch(std::string digest, bool pinned) {
   if (closed_) return;
-  pending_.insert_or_assign(std::move(digest), clock_->nowMs());
+  auto& hit = pending_[std::move(digest)];
+  hit.accessMs = clock_->nowMs();
+  hit.pinned = hit.pinned || pinned;
   if (pending_.size() >= options_.maxPending) startFlush(false);
 }
 
@@ -54,8 +56,11 @@ void AccessTracker::flush(std::function<void()> done) {
 void AccessTracker::startFlush(bool force) {
   if (closed_ || inFlight_) return;
   if (pending_.empty() && !force) return;
-  std::vector<std::pair<std::string, Millis>> batch(std::make_move_iterator(pending_.begin()),
-                                                    std::make_move_iterator(pending_.end()));
+  std::vector<BlobTouch> batch;
+  batch.reserve(pending_.size());
+  for (auto& [digest, hit] : pending_) {
+    batch.push_back(BlobTouch{digest, hit.accessMs, hit.pinned});
+  }
   pending_.clear();
   auto waiters = std::move(waiters_);
   waiters_.clear();

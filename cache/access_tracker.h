@@ -47,8 +47,10 @@ class AccessTracker {
   AccessTracker& operator=(const AccessTracker&) = delete;
 
   // Records a hit at clock->nowMs(); digest is the index key (Digest::str()).
+  // `pinned`: the hit was under a pinned name, so the blob becomes pinned
+  // (sticky: a later unpinned hit in the same batch or after never unpins).
   // Ignored after close().
-  void touch(std::string digest);
+  void touch(std::string digest, bool pinned = false);
   // Writes every hit recorded so far; `done` runs on the loop thread once
   // they are written (or the write failed), always asynchronously. Never
   // called after close().
@@ -69,7 +71,11 @@ class AccessTracker {
   ClockPtr clock_;
   Options options_;
   uv_timer_t* timer_ = nullptr;  // freed in its uv_close callback, not by us
-  std::unordered_map<std::string, Millis> pending_;
+  struct PendingHit {
+    Millis accessMs = 0;
+    bool pinned = false;
+  };
+  std::unordered_map<std::string, PendingHit> pending_;
   std::vector<std::function<void()>> waiters_;  // flush() calls not yet covered by a flush
   bool inFlight_ = false;
   bool closed_ = false;

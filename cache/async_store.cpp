@@ -45,10 +45,20 @@ CancelHandle AsyncStore::open(const Digest& digest, std::string mediaType, OpenC
   AsyncStore* self = this;
   return runOffLoop<R>(
       loop_,
-      [store, digest, mediaType = std::move(mediaType)]() -> R {
+      [self, store, digest, mediaType = std::move(mediaType)]() -> R {
+        // Leased before the lookup: an eviction either sees the lease or
+        // completes before the open, which then reports NotFound.
+        std::string key = digest.str();
+        store->lease(key);
         auto r = store->open(digest);
-        if (r || r.error() != StoreError::NotFound) return r;
-        return store->adoptOrphan(digest, mediaType);
+        if (!r && r.error() == StoreError::NotFound) r = store->adoptOrphan(digest, mediaType);
+        if (!r) {
+          store->unlease(key);
+          return r;
+        }
+        std::lock_guard lock(self->leasedMu_);
+        self->leased_.insert_or_assign(r->fd, std::move(key));
+        return r;
       },
       std::move(done),
       [self](R r) {
@@ -119,9 +129,28 @@ CancelHandle AsyncStore::putRef(std::string key, RefEntry ref, std::function<voi
 
 void AsyncStore::closeFd(int fd) {
   if (fd < 0) return;
+  std::string key;
+  {
+    std::lock_guard lock(leasedMu_);
+    if (auto it = leased_.find(fd); it != leased_.end()) {
+      key = std::move(it->second);
+      leased_.erase(it);
+    }
+  }
+  BlobStore* store = &store_;
   runOffLoop(
-      loop_, [fd] { ::close(fd); }, [] {})
+      loop_,
+      [fd, store, key = std::move(key)] {
+        ::close(fd);
+        if (!key.empty()) store->unlease(key);
+      },
+      [] {})
       .release();
+}
+
+std::size_t AsyncStore::openCount() const {
+  std::lock_guard lock(leasedMu_);
+  return leased_.size();
 }
 
 }  // namespace hoard

@@ -7,14 +7,20 @@
 // cancelled request is closed, never leaked), the blob being evicted between
 // lookup and send (the open fd keeps the bytes readable), and an index entry
 // whose file vanished (the store heals it and reports NotFound).
+//
+// A blob opened for serving is leased in the BlobStore (eviction skips it)
+// from before the open until closeFd() of its fd, so a blob being sent is
+// never evicted under its reader.
 #include <uv.h>
 
 #include <cstdint>
 #include <expected>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "cache/blob_store.h"
 #include "cache/cancel.h"
@@ -33,7 +39,8 @@ class AsyncStore {
 
   using OpenCallback = std::function<void(std::expected<OpenBlob, StoreError>)>;
   // Opens a blob for serving; an unindexed file left by a crash is re-verified
-  // and adopted (mediaType is recorded for it).
+  // and adopted (mediaType is recorded for it). The returned fd must be
+  // released with closeFd(), which also ends the blob's lease.
   CancelHandle open(const Digest& digest, std::string mediaType, OpenCallback done);
 
   using ReadCallback = std::function<void(std::expected<StoredBytesPtr, StoreError>)>;
@@ -49,8 +56,11 @@ class AsyncStore {
   CancelHandle putRef(std::string key, RefEntry ref, std::function<void(bool ok)> done);
 
   // Closes an fd on the thread pool: the last close of an evicted (unlinked)
-  // file frees its blocks, which must not happen on the loop.
+  // file frees its blocks, which must not happen on the loop. An fd from
+  // open() loses its lease once closed.
   void closeFd(int fd);
+  // Blobs currently open for serving through open() (leased fds).
+  std::size_t openCount() const;
 
   uv_loop_t* loop() const { return loop_; }
   BlobStore& store() { return store_; }
@@ -58,6 +68,11 @@ class AsyncStore {
  private:
   uv_loop_t* loop_;
   BlobStore& store_;
+  // fd -> leased digest key, for fds handed out by open(). Written on the
+  // thread pool (open) and the loop (closeFd). An entry is erased before its
+  // fd is closed, so a reused fd number never meets a stale entry.
+  mutable std::mutex leasedMu_;
+  std::unordered_map<int, std::string> leased_;
 };
 
 }  // namespace hoard

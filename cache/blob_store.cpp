@@ -113,15 +113,23 @@ std::expected<void, std::string> BlobStore::recover() {
       return std::unexpected("cannot remove " + entry.path().string() + ": " + rmEc.message());
   }
   std::uint64_t total = 0;
+  std::uint64_t objects = 0;
   auto r = index_->forEachBlob([&](std::string_view, const BlobMeta& meta) {
     total += meta.size;
+    ++objects;
     return true;
   });
   if (!r)
     return std::unexpected("cannot scan index: " +
                            std::string(r.error() == IndexError::Io ? "I/O error" : "corrupt"));
   totalBytes_.store(total);
+  totalObjects_.store(objects);
   return {};
+}
+
+void BlobStore::setMaxSize(std::uint64_t maxBytes, std::uint64_t lowBytes) {
+  maxBytes_.store(maxBytes);
+  lowBytes_.store(std::min(lowBytes, maxBytes));
 }
 
 std::expected<TempFile, StoreError> BlobStore::createTemp() {
@@ -176,13 +184,39 @@ std::expected<void, StoreError> BlobStore::commit(TempFile tmp, const Digest& di
 
   if (meta.lastAccessMs == 0) meta.lastAccessMs = meta.createdMs;
   const std::string key = digest.str();
+  std::unique_lock room(roomMu_, std::defer_lock);
+  if (const std::uint64_t max = maxBytes_.load(); max > 0) {
+    room.lock();
+    auto existing = index_->getBlob(key);
+    const bool stored = existing && *existing;  // re-commit: no new bytes
+    // An object larger than max alone is stored without emptying the store
+    // for it (the one-object allowance); the background pass deals with it.
+    // After a scan that could not make room (everything left is pinned or
+    // being served), commits skip the scan for a second instead of each
+    // running a whole-index scan under roomMu_ for nothing.
+    if (!stored && meta.size <= max && totalBytes_.load() + meta.size > max &&
+        clock_->nowMs() >= noRoomUntilMs_) {
+      std::uint64_t target = max - meta.size;
+      if (const std::uint64_t low = lowBytes_.load(); low > 0) target = std::min(target, low);
+      // A failed eviction does not fail the commit: the bytes are verified
+      // and on disk; the next pass retries the eviction.
+      (void)evictExcept(target, key);
+      if (totalBytes_.load() + meta.size > max) noRoomUntilMs_ = clock_->nowMs() + 1000;
+    }
+  }
   std::lock_guard lock(accountMu_);
   auto existing = index_->getBlob(key);
   std::uint64_t counted = 0;
-  if (existing && *existing) counted = (*existing)->size;
+  const bool stored = existing && *existing;
+  if (stored) {
+    counted = (*existing)->size;
+    meta.pinned = meta.pinned || (*existing)->pinned;  // pins are sticky
+  }
   if (!index_->putBlob(key, meta)) return std::unexpected(StoreError::Io);
-  totalBytes_ += meta.size;
+  // Down before up: a concurrent reader never sees both sizes counted.
   totalBytes_ -= counted;
+  totalBytes_ += meta.size;
+  if (!stored) ++totalObjects_;
   return {};
 }
 
@@ -192,9 +226,11 @@ std::expected<std::optional<std::uint64_t>, StoreError> BlobStore::dropEntryLock
   if (!existing && existing.error() == IndexError::Io) return std::unexpected(StoreError::Io);
   if (existing && !*existing) return std::optional<std::uint64_t>();
   // A Corrupt (undecodable) entry was never counted: recover() skips it.
-  const std::uint64_t counted = existing ? (*existing)->size : 0;
+  const bool decoded = existing.has_value();
+  const std::uint64_t counted = decoded ? (*existing)->size : 0;
   if (!index_->deleteBlob(key)) return std::unexpected(StoreError::Io);
   totalBytes_ -= counted;
+  if (decoded) --totalObjects_;
   return std::optional<std::uint64_t>(counted);
 }
 
@@ -284,13 +320,15 @@ std::expected<OpenBlob, StoreError> BlobStore::adoptOrphan(const Digest& digest,
   meta.mediaType = std::string(mediaType);
   meta.createdMs = clock_->nowMs();
   meta.lastAccessMs = meta.createdMs;
-  const std::uint64_t counted = (entry && *entry) ? (*entry)->size : 0;
+  const bool stored = entry && *entry;
+  const std::uint64_t counted = stored ? (*entry)->size : 0;
   if (!index_->putBlob(key, meta)) {
     ::close(fd);
     return std::unexpected(StoreError::Io);
   }
   totalBytes_ += meta.size;
   totalBytes_ -= counted;
+  if (!stored) ++totalObjects_;
   return OpenBlob{fd, std::move(meta)};
 }
 
@@ -301,24 +339,56 @@ std::expected<void, StoreError> BlobStore::remove(const Digest& digest) {
 }
 
 std::expected<std::uint64_t, StoreError> BlobStore::removeCounted(const Digest& digest) {
-  const std::string path = pathFor(digest);
   std::lock_guard lock(accountMu_);
+  auto r = removeCountedLocked(digest);
+  if (!r) return std::unexpected(r.error());
+  if (!*r) return std::unexpected(StoreError::NotFound);
+  return **r;
+}
+
+std::expected<std::optional<std::uint64_t>, StoreError> BlobStore::removeCountedLocked(
+    const Digest& digest) {
+  const std::string path = pathFor(digest);
   auto dropped = dropEntryLocked(digest.str());
   if (!dropped) return std::unexpected(dropped.error());
   if (::unlink(path.c_str()) != 0) {
     if (errno != ENOENT) return std::unexpected(StoreError::Io);
-    if (!*dropped) return std::unexpected(StoreError::NotFound);
+    if (!*dropped) return std::optional<std::uint64_t>();
   }
-  return dropped->value_or(0);
+  return std::optional<std::uint64_t>(dropped->value_or(0));
+}
+
+void BlobStore::lease(const std::string& digestKey) {
+  std::lock_guard lock(leaseMu_);
+  ++leases_[digestKey];
+}
+
+void BlobStore::unlease(const std::string& digestKey) {
+  std::lock_guard lock(leaseMu_);
+  auto it = leases_.find(digestKey);
+  if (it == leases_.end()) return;
+  if (--it->second == 0) leases_.erase(it);
+}
+
+bool BlobStore::isLeased(const std::string& digestKey) const {
+  std::lock_guard lock(leaseMu_);
+  return leases_.contains(digestKey);
 }
 
 std::expected<std::uint64_t, StoreError> BlobStore::evictTo(std::uint64_t targetBytes) {
+  return evictExcept(targetBytes, {});
+}
+
+std::expected<std::uint64_t, StoreError> BlobStore::evictExcept(std::uint64_t targetBytes,
+                                                                std::string_view keep) {
   const std::uint64_t total = totalBytes_.load();
   if (total <= targetBytes) return 0;
   const std::uint64_t need = total - targetBytes;
 
-  // Pick the oldest blobs whose sizes cover `need` in one pass, keeping only
-  // that set (a max-heap on last access) rather than every entry in memory.
+  // Pick the oldest evictable blobs whose sizes cover `need` in one pass,
+  // keeping only that set (a max-heap on last access) rather than every
+  // entry in memory. Pinned and leased blobs are not candidates at all, so
+  // they never displace an evictable one from the heap.
   struct Candidate {
     Millis lastAccessMs;
     std::string digest;
@@ -330,8 +400,10 @@ std::expected<std::uint64_t, StoreError> BlobStore::evictTo(std::uint64_t target
   std::priority_queue<Candidate> heap;
   std::uint64_t heapBytes = 0;
   auto scan = index_->forEachBlob([&](std::string_view digest, const BlobMeta& meta) {
+    if (meta.pinned || digest == keep) return true;
     Candidate c{meta.lastAccessMs, std::string(digest), meta.size};
     if (heapBytes < need || c < heap.top()) {
+      if (isLeased(c.digest)) return true;
       heapBytes += c.size;
       heap.push(std::move(c));
       while (heap.size() > 1 && heapBytes - heap.top().size >= need) {
@@ -351,24 +423,47 @@ std::expected<std::uint64_t, StoreError> BlobStore::evictTo(std::uint64_t target
   }
   std::reverse(victims.begin(), victims.end());  // oldest first
 
+  // One victim that cannot be removed (an index write failing on a full
+  // disk) does not stop the pass: the others may still free space.
   std::uint64_t freed = 0;
+  std::optional<StoreError> failure;
   for (const auto& v : victims) {
     if (totalBytes_.load() <= targetBytes) break;
-    auto digest = Digest::parse(v.digest);
-    if (!digest) {
-      // Not a key BlobStore writes; drop the entry so it stops being counted.
-      std::lock_guard lock(accountMu_);
-      if (auto r = dropEntryLocked(v.digest); !r) return std::unexpected(r.error());
+    auto r = evictVictim(v.digest);
+    if (!r) {
+      failure = r.error();
       continue;
     }
-    auto r = removeCounted(*digest);
-    if (r) {
-      freed += *r;
-    } else if (r.error() != StoreError::NotFound) {
-      return std::unexpected(r.error());
-    }
+    freed += *r;
   }
+  if (failure && freed == 0) return std::unexpected(*failure);
   return freed;
+}
+
+std::expected<std::uint64_t, StoreError> BlobStore::evictVictim(const std::string& key) {
+  // Lease check and removal under one lock: a reader leasing this digest
+  // now either waits and then finds it gone (NotFound, refetch), or got its
+  // lease in first and the blob is spared.
+  std::lock_guard leaseLock(leaseMu_);
+  if (leases_.contains(key)) return 0;
+  std::lock_guard lock(accountMu_);
+  auto digest = Digest::parse(key);
+  if (!digest) {
+    // Not a key BlobStore writes; drop the entry so it stops being counted.
+    if (auto r = dropEntryLocked(key); !r) return std::unexpected(r.error());
+    return 0;
+  }
+  // Pinned since the scan (a hit under a pinned name was flushed meanwhile).
+  // An undecodable entry falls through and is dropped like any victim.
+  auto entry = index_->getBlob(key);
+  if (entry && !*entry) return 0;  // removed concurrently (entries change under accountMu_)
+  if (entry && (*entry)->pinned) return 0;
+  auto removed = removeCountedLocked(*digest);
+  if (!removed) return std::unexpected(removed.error());
+  if (!*removed) return 0;
+  ++evictedObjects_;
+  evictedBytes_ += **removed;
+  return **removed;
 }
 
 }  // namespace hoard

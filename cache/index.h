@@ -27,7 +27,18 @@ struct BlobMeta {
   std::string mediaType;
   Millis createdMs = 0;
   Millis lastAccessMs = 0;
+  // Never evicted (store.pin). Sticky: a commit or a hit under a pinned name
+  // sets it; nothing but deleting the entry clears it.
+  bool pinned = false;
   bool operator==(const BlobMeta&) const = default;
+};
+
+// One entry of a last-access batch (Index::touchBlobs).
+struct BlobTouch {
+  std::string digest;
+  Millis accessMs = 0;
+  bool pinned = false;  // the hit was under a pinned name: set BlobMeta::pinned
+  bool operator==(const BlobTouch&) const = default;
 };
 
 // A mutable reference (tag -> digest, packument name -> digest of the stored
@@ -63,10 +74,10 @@ class Index {
   // Batched last-access update: one write batch, not synced. Unknown digests
   // are skipped (the blob may have been evicted since the hit); a time older
   // than the stored one never moves lastAccessMs backwards, so concurrent or
-  // reordered flushes are harmless. Must not resurrect a blob deleted
+  // reordered flushes are harmless. A touch with pinned set pins the blob; a
+  // touch without it never unpins. Must not resurrect a blob deleted
   // concurrently.
-  virtual std::expected<void, IndexError> touchBlobs(
-      const std::vector<std::pair<std::string, Millis>>& batch) = 0;
+  virtual std::expected<void, IndexError> touchBlobs(const std::vector<BlobTouch>& batch) = 0;
 
   // Visits every blob (startup size accounting, eviction) over a consistent
   // snapshot; stops early when fn returns false. fn may call back into the
@@ -74,6 +85,11 @@ class Index {
   // be decoded are skipped (BlobStore::open heals them on access).
   virtual std::expected<void, IndexError> forEachBlob(
       const std::function<bool(std::string_view digest, const BlobMeta&)>& fn) = 0;
+
+  // The same for refs (the expired-metadata purge): a consistent snapshot,
+  // early stop, fn may call deleteRef/putRef, undecodable entries skipped.
+  virtual std::expected<void, IndexError> forEachRef(
+      const std::function<bool(std::string_view key, const RefEntry&)>& fn) = 0;
 };
 using IndexPtr = std::unique_ptr<Index>;
 

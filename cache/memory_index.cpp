@@ -43,12 +43,13 @@ std::expected<void, IndexError> MemoryIndex::deleteRef(std::string_view key) {
   return {};
 }
 
-std::expected<void, IndexError> MemoryIndex::touchBlobs(
-    const std::vector<std::pair<std::string, Millis>>& batch) {
+std::expected<void, IndexError> MemoryIndex::touchBlobs(const std::vector<BlobTouch>& batch) {
   std::lock_guard lock(mu_);
-  for (const auto& [digest, ms] : batch) {
-    auto it = blobs_.find(digest);
-    if (it != blobs_.end()) it->second.lastAccessMs = std::max(it->second.lastAccessMs, ms);
+  for (const auto& t : batch) {
+    auto it = blobs_.find(t.digest);
+    if (it == blobs_.end()) continue;
+    it->second.lastAccessMs = std::max(it->second.lastAccessMs, t.accessMs);
+    it->second.pinned = it->second.pinned || t.pinned;
   }
   return {};
 }
@@ -64,6 +65,19 @@ std::expected<void, IndexError> MemoryIndex::forEachBlob(
   }
   for (const auto& [digest, meta] : snapshot) {
     if (!fn(digest, meta)) break;
+  }
+  return {};
+}
+
+std::expected<void, IndexError> MemoryIndex::forEachRef(
+    const std::function<bool(std::string_view key, const RefEntry&)>& fn) {
+  std::map<std::string, RefEntry, std::less<>> snapshot;
+  {
+    std::lock_guard lock(mu_);
+    snapshot = refs_;
+  }
+  for (const auto& [key, ref] : snapshot) {
+    if (!fn(key, ref)) break;
   }
   return {};
 }

@@ -18,10 +18,11 @@ class MemoryIndex final : public Index {
   std::expected<std::optional<RefEntry>, IndexError> getRef(std::string_view key) override;
   std::expected<void, IndexError> putRef(std::string_view key, const RefEntry& ref) override;
   std::expected<void, IndexError> deleteRef(std::string_view key) override;
-  std::expected<void, IndexError> touchBlobs(
-      const std::vector<std::pair<std::string, Millis>>& batch) override;
+  std::expected<void, IndexError> touchBlobs(const std::vector<BlobTouch>& batch) override;
   std::expected<void, IndexError> forEachBlob(
       const std::function<bool(std::string_view digest, const BlobMeta&)>& fn) override;
+  std::expected<void, IndexError> forEachRef(
+      const std::function<bool(std::string_view key, const RefEntry&)>& fn) override;
 
  private:
   std::mutex mu_;

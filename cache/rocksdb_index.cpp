@@ -16,6 +16,8 @@ namespace hoard {
 namespace {
 
 constexpr std::uint8_t kBlobMetaV1 = 1;
+constexpr std::uint8_t kBlobMetaV2 = 2;
+constexpr std::uint8_t kBlobFlagPinned = 1;
 constexpr std::uint8_t kRefEntryV1 = 1;
 constexpr const char* kBlobsFamily = "blobs";
 constexpr const char* kRefsFamily = "refs";
@@ -83,11 +85,12 @@ rocksdb::Slice slice(std::string_view s) {
 
 std::string encodeBlobMeta(const BlobMeta& meta) {
   std::string out;
-  out.reserve(1 + 8 * 3 + 4 + meta.mediaType.size());
-  out.push_back(static_cast<char>(kBlobMetaV1));
+  out.reserve(1 + 8 * 3 + 1 + 4 + meta.mediaType.size());
+  out.push_back(static_cast<char>(kBlobMetaV2));
   putU64(out, meta.size);
   putU64(out, static_cast<std::uint64_t>(meta.createdMs));
   putU64(out, static_cast<std::uint64_t>(meta.lastAccessMs));
+  out.push_back(static_cast<char>(meta.pinned ? kBlobFlagPinned : 0));
   putStr(out, meta.mediaType);
   return out;
 }
@@ -96,11 +99,16 @@ std::optional<BlobMeta> decodeBlobMeta(std::string_view value) {
   Reader r(value);
   std::uint8_t version = 0;
   BlobMeta m;
-  if (!r.u8(version) || version != kBlobMetaV1) return std::nullopt;
-  if (!r.u64(m.size) || !r.i64(m.createdMs) || !r.i64(m.lastAccessMs) || !r.str(m.mediaType) ||
-      !r.done()) {
-    return std::nullopt;
+  if (!r.u8(version) || (version != kBlobMetaV1 && version != kBlobMetaV2)) return std::nullopt;
+  if (!r.u64(m.size) || !r.i64(m.createdMs) || !r.i64(m.lastAccessMs)) return std::nullopt;
+  if (version >= kBlobMetaV2) {
+    std::uint8_t flags = 0;
+    // Unknown flag bits mean a garbage value, not a newer writer: a new
+    // field gets a new version byte.
+    if (!r.u8(flags) || (flags & ~kBlobFlagPinned) != 0) return std::nullopt;
+    m.pinned = (flags & kBlobFlagPinned) != 0;
   }
+  if (!r.str(m.mediaType) || !r.done()) return std::nullopt;
   return m;
 }
 
@@ -219,24 +227,34 @@ std::expected<void, IndexError> RocksDbIndex::deleteRef(std::string_view key) {
   return {};
 }
 
-std::expected<void, IndexError> RocksDbIndex::touchBlobs(
-    const std::vector<std::pair<std::string, Millis>>& batch) {
+std::expected<void, IndexError> RocksDbIndex::touchBlobs(const std::vector<BlobTouch>& batch) {
   // Collapse duplicates first so each key is read and written once.
-  std::map<std::string_view, Millis> latest;
-  for (const auto& [digest, ms] : batch) {
-    auto [it, inserted] = latest.try_emplace(digest, ms);
-    if (!inserted) it->second = std::max(it->second, ms);
+  struct Latest {
+    Millis accessMs;
+    bool pinned;
+  };
+  std::map<std::string_view, Latest> latest;
+  for (const auto& t : batch) {
+    auto [it, inserted] = latest.try_emplace(t.digest, Latest{t.accessMs, t.pinned});
+    if (!inserted) {
+      it->second.accessMs = std::max(it->second.accessMs, t.accessMs);
+      it->second.pinned = it->second.pinned || t.pinned;
+    }
   }
   rocksdb::WriteBatch wb;
   std::lock_guard lock(blobWriteMu_);
-  for (const auto& [digest, ms] : latest) {
+  for (const auto& [digest, touch] : latest) {
     std::string value;
     auto s = db_->Get(rocksdb::ReadOptions(), blobs_, slice(digest), &value);
     if (s.IsNotFound()) continue;
     if (!s.ok()) return std::unexpected(toError(s));
     auto meta = decodeBlobMeta(value);
-    if (!meta || meta->lastAccessMs >= ms) continue;  // undecodable: open() heals it
-    meta->lastAccessMs = ms;
+    if (!meta) continue;  // undecodable: open() heals it
+    const bool newer = meta->lastAccessMs < touch.accessMs;
+    const bool pins = touch.pinned && !meta->pinned;
+    if (!newer && !pins) continue;
+    if (newer) meta->lastAccessMs = touch.accessMs;
+    if (pins) meta->pinned = true;
     wb.Put(blobs_, slice(digest), encodeBlobMeta(*meta));
   }
   if (wb.Count() == 0) return {};
@@ -254,6 +272,20 @@ std::expected<void, IndexError> RocksDbIndex::forEachBlob(
     auto meta = decodeBlobMeta(std::string_view(it->value().data(), it->value().size()));
     if (!meta) continue;
     if (!fn(std::string_view(it->key().data(), it->key().size()), *meta)) return {};
+  }
+  if (!it->status().ok()) return std::unexpected(toError(it->status()));
+  return {};
+}
+
+std::expected<void, IndexError> RocksDbIndex::forEachRef(
+    const std::function<bool(std::string_view key, const RefEntry&)>& fn) {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, refs_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto ref = decodeRefEntry(std::string_view(it->value().data(), it->value().size()));
+    if (!ref) continue;
+    if (!fn(std::string_view(it->key().data(), it->key().size()), *ref)) return {};
   }
   if (!it->status().ok()) return std::unexpected(toError(it->status()));
   return {};

@@ -5,8 +5,11 @@
 //
 // Value encoding (compact binary, little-endian, chosen over JSON so decoding
 // never throws and a torn/garbage value is detected by exact length):
-//   BlobMeta v1: u8 version=1 | u64 size | i64 createdMs | i64 lastAccessMs
+//   BlobMeta v2: u8 version=2 | u64 size | i64 createdMs | i64 lastAccessMs
+//                | u8 flags (bit 0: pinned; other bits must be 0)
 //                | u32 len | mediaType bytes
+//   BlobMeta v1: as v2 without the flags byte (written before pins existed;
+//                still decoded, as unpinned; never written any more)
 //   RefEntry v1: u8 version=1 | i64 fetchedMs | i64 ttlMs
 //                | u32 len | digest | u32 len | mediaType | u32 len | etag
 // A value must be consumed exactly; anything else decodes as Corrupt. A new
@@ -50,10 +53,11 @@ class RocksDbIndex final : public Index {
   std::expected<std::optional<RefEntry>, IndexError> getRef(std::string_view key) override;
   std::expected<void, IndexError> putRef(std::string_view key, const RefEntry& ref) override;
   std::expected<void, IndexError> deleteRef(std::string_view key) override;
-  std::expected<void, IndexError> touchBlobs(
-      const std::vector<std::pair<std::string, Millis>>& batch) override;
+  std::expected<void, IndexError> touchBlobs(const std::vector<BlobTouch>& batch) override;
   std::expected<void, IndexError> forEachBlob(
       const std::function<bool(std::string_view digest, const BlobMeta&)>& fn) override;
+  std::expected<void, IndexError> forEachRef(
+      const std::function<bool(std::string_view key, const RefEntry&)>& fn) override;
 
  private:
   RocksDbIndex() = default;

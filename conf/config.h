@@ -74,6 +74,34 @@ struct StoreConfig {
   std::string path;
   std::uint64_t maxSizeBytes = 0;  // 0 = unlimited
   std::uint64_t accessFlushMs = 30000;
+  // "high_watermark" / "low_watermark": percent of max_size. Past the high mark a background
+  // pass evicts least recently used objects down to the low mark. 1 <= low < high <= 100.
+  std::uint32_t highWatermarkPercent = 90;
+  std::uint32_t lowWatermarkPercent = 80;
+  // "pin": subject patterns (oci:..., npm:..., sha256:...) whose objects are never evicted.
+  // Kept as written; the policy code parses and matches them.
+  std::vector<std::string> pins;
+  // "metadata_retention": how long past its TTL a mutable ref (tag, packument, simple page, list)
+  // is kept for stale serving before the background purge deletes it. kForever = never purged.
+  std::uint64_t metadataRetentionMs = 7ull * 24 * 60 * 60 * 1000;
+
+  // The watermarks in bytes (0 when max_size is unlimited).
+  std::uint64_t highWatermarkBytes() const {
+    return maxSizeBytes / 100 * highWatermarkPercent +
+           maxSizeBytes % 100 * highWatermarkPercent / 100;
+  }
+  std::uint64_t lowWatermarkBytes() const {
+    return maxSizeBytes / 100 * lowWatermarkPercent +
+           maxSizeBytes % 100 * lowWatermarkPercent / 100;
+  }
+};
+
+// "policy:": the supply-chain gate's list files (issue 7). Each file holds subject patterns
+// (sha256:..., oci:..., npm:..., pypi:..., go:...), one per line, '#' comments; both are
+// re-read on SIGHUP and when they change.
+struct PolicyConfig {
+  std::string denyList;   // "deny_list": path; "" = none. Matches are refused, cached or not.
+  std::string allowList;  // "allow_list": path; "" = none. Only matches are fetched upstream.
 };
 
 struct ServerConfig {
@@ -95,6 +123,7 @@ struct Config {
   std::string publicUrl;
   ServerConfig server;
   StoreConfig store;
+  PolicyConfig policy;
   std::vector<UpstreamConfig> upstreams;
   LogConfig log;
   std::string sourceFile;  // "" = built-in defaults

@@ -15,7 +15,21 @@ std::string describeConfig(const Config& c) {
        formatSize(c.server.maxHeaderBytes) + ")");
   line("store: " + c.store.path + " (max_size " +
        (c.store.maxSizeBytes == 0 ? std::string("unlimited") : formatSize(c.store.maxSizeBytes)) +
-       ", access_flush " + formatDuration(c.store.accessFlushMs) + ")");
+       ", watermarks " + std::to_string(c.store.lowWatermarkPercent) + "%-" +
+       std::to_string(c.store.highWatermarkPercent) + "%, access_flush " +
+       formatDuration(c.store.accessFlushMs) + ", metadata_retention " +
+       (c.store.metadataRetentionMs == kForever ? std::string("forever")
+                                                : formatDuration(c.store.metadataRetentionMs)) +
+       ")");
+  if (!c.store.pins.empty()) {
+    std::string pins;
+    for (const auto& p : c.store.pins) pins += (pins.empty() ? "" : ", ") + p;
+    line("  pin: " + pins);
+  }
+  if (!c.policy.denyList.empty() || !c.policy.allowList.empty()) {
+    line("policy: deny_list " + (c.policy.denyList.empty() ? "none" : c.policy.denyList) +
+         ", allow_list " + (c.policy.allowList.empty() ? "none" : c.policy.allowList));
+  }
   std::string access = c.log.accessLog == "-"    ? std::string("stderr")
                        : c.log.accessLog.empty() ? std::string("off")
                                                  : c.log.accessLog;

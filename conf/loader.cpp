@@ -184,6 +184,7 @@ class Binder {
              }},
             {"offline", [&](auto& k, auto& v, auto& p) { config.offline = boolean(k, v, p); }},
             {"store", [&](auto& k, auto& v, auto& p) { bindStore(k, v, p, config.store); }},
+            {"policy", [&](auto& k, auto& v, auto& p) { bindPolicy(k, v, p, config.policy); }},
             {"log", [&](auto& k, auto& v, auto& p) { bindLog(k, v, p, config.log); }},
             {"upstreams",
              [&](auto& k, auto& v, auto& p) { config.upstreams = bindUpstreams(k, v, p); }},
@@ -330,6 +331,68 @@ class Binder {
                              auto& p) { store.maxSizeBytes = size(k, val, p, 0, UINT64_MAX); }},
             {"access_flush", [&](auto& k, auto& val,
                                  auto& p) { store.accessFlushMs = duration(k, val, p, false); }},
+            {"high_watermark",
+             [&](auto& k, auto& val, auto& p) { store.highWatermarkPercent = percent(k, val, p); }},
+            {"low_watermark",
+             [&](auto& k, auto& val, auto& p) { store.lowWatermarkPercent = percent(k, val, p); }},
+            {"pin",
+             [&](auto& k, auto& val, auto& p) {
+               if (!val.IsSequence()) {
+                 fail(k.Mark(), p, "expected a list of patterns like [\"npm:lodash\"]");
+               }
+               store.pins.clear();
+               for (std::size_t i = 0; i < val.size(); ++i) {
+                 const YAML::Node e = val[i];
+                 std::string ePath = indexed(p, i);
+                 if (!e.IsScalar()) fail(e.Mark(), ePath, "expected a pattern, got " + typeName(e));
+                 std::string pattern = expand(e.Mark(), e, ePath);
+                 if (pattern.empty()) fail(e.Mark(), ePath, "must not be empty");
+                 store.pins.push_back(std::move(pattern));
+               }
+             }},
+            {"metadata_retention",
+             [&](auto& k, auto& val, auto& p) {
+               if (val.IsScalar() && val.Scalar() == "forever") {
+                 store.metadataRetentionMs = kForever;
+               } else {
+                 store.metadataRetentionMs = duration(k, val, p, true);
+               }
+             }},
+        });
+    if (auto r = validateWatermarks(store.lowWatermarkPercent, store.highWatermarkPercent); !r) {
+      fail(key.Mark(), path, r.error());
+    }
+  }
+
+  // "90" or "90%": a whole percentage, 1-100.
+  std::uint32_t percent(const YAML::Node& key, const YAML::Node& v, const std::string& path) const {
+    const std::string raw = str(key, v, path);
+    std::string text = raw;
+    if (text.ends_with('%')) text.pop_back();
+    bool digits =
+        !text.empty() && text.size() <= 3 &&
+        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits)
+      fail(key.Mark(), path, "expected a percentage such as 90 or 90%, got " + squote(raw));
+    auto n = static_cast<std::uint32_t>(std::stoul(text));
+    if (n < 1 || n > 100) fail(key.Mark(), path, "must be between 1 and 100 (percent of max_size)");
+    return n;
+  }
+
+  void bindPolicy(const YAML::Node& key, const YAML::Node& v, const std::string& path,
+                  PolicyConfig& policy) const {
+    requireMap(key, v, path);
+    auto file = [&](const YAML::Node& k, const YAML::Node& val, const std::string& p) {
+      std::string f = str(k, val, p);
+      if (f.empty()) fail(k.Mark(), p, "must not be empty (leave the key out for no list)");
+      return f;
+    };
+    bindMap(
+        v, path,
+        {
+            {"deny_list", [&](auto& k, auto& val, auto& p) { policy.denyList = file(k, val, p); }},
+            {"allow_list",
+             [&](auto& k, auto& val, auto& p) { policy.allowList = file(k, val, p); }},
         });
   }
 

@@ -176,4 +176,18 @@ std::expected<void, std::string> validateLogLevel(std::string_view level) {
                          ")");
 }
 
+std::expected<void, std::string> validateWatermarks(std::uint32_t lowPercent,
+                                                    std::uint32_t highPercent) {
+  if (highPercent < 1 || highPercent > 100) {
+    return std::unexpected("high_watermark must be between 1 and 100 (percent of max_size), got " +
+                           std::to_string(highPercent));
+  }
+  if (lowPercent < 1 || lowPercent >= highPercent) {
+    return std::unexpected("low_watermark (" + std::to_string(lowPercent) +
+                           "%) must be at least 1 and below high_watermark (" +
+                           std::to_string(highPercent) + "%)");
+  }
+  return {};
+}
+
 }  // namespace hoard::conf

@@ -1,6 +1,7 @@
 #pragma once
 // Checks for single config values, free of YAML so they can be tested (and reused by CLI flags)
 // on their own. Messages say what is expected; the loader prefixes FILE:LINE:COL and the key.
+#include <cstdint>
 #include <expected>
 #include <string>
 #include <string_view>
@@ -27,5 +28,9 @@ std::expected<void, std::string> validateListen(std::string_view listen);
 
 // trace, debug, info, warn, error.
 std::expected<void, std::string> validateLogLevel(std::string_view level);
+
+// store.low_watermark / store.high_watermark (percent of max_size): 1 <= low < high <= 100.
+std::expected<void, std::string> validateWatermarks(std::uint32_t lowPercent,
+                                                    std::uint32_t highPercent);
 
 }  // namespace hoard::conf

@@ -35,8 +35,7 @@ class CountingIndex final : public hoard::Index {
   std::expected<void, IndexError> deleteRef(std::string_view k) override {
     return inner_->deleteRef(k);
   }
-  std::expected<void, IndexError> touchBlobs(
-      const std::vector<std::pair<std::string, Millis>>& batch) override {
+  std::expected<void, IndexError> touchBlobs(const std::vector<hoard::BlobTouch>& batch) override {
     {
       std::lock_guard lock(mu_);
       batches_.push_back(batch);
@@ -48,8 +47,12 @@ class CountingIndex final : public hoard::Index {
       const std::function<bool(std::string_view, const BlobMeta&)>& fn) override {
     return inner_->forEachBlob(fn);
   }
+  std::expected<void, IndexError> forEachRef(
+      const std::function<bool(std::string_view, const hoard::RefEntry&)>& fn) override {
+    return inner_->forEachRef(fn);
+  }
 
-  std::vector<std::vector<std::pair<std::string, Millis>>> batches() {
+  std::vector<std::vector<hoard::BlobTouch>> batches() {
     std::lock_guard lock(mu_);
     return batches_;
   }
@@ -62,7 +65,7 @@ class CountingIndex final : public hoard::Index {
   hoard::IndexPtr inner_ = hoard::makeMemoryIndex();
   std::mutex mu_;
   bool fail_ = false;
-  std::vector<std::vector<std::pair<std::string, Millis>>> batches_;
+  std::vector<std::vector<hoard::BlobTouch>> batches_;
 };
 
 struct Loop {
@@ -151,7 +154,7 @@ TEST_CASE("AccessTracker: the timer flushes on its own, and skips empty interval
   auto batches = index.batches();
   REQUIRE(batches.size() == 1);
   REQUIRE(batches[0].size() == 1);
-  CHECK(batches[0][0] == std::pair<std::string, Millis>{digestKey(1), 777});
+  CHECK(batches[0][0] == hoard::BlobTouch{digestKey(1), 777, false});
   CHECK((*index.getBlob(digestKey(1)))->lastAccessMs == 777);
 }
 
@@ -269,4 +272,41 @@ TEST_CASE("AccessTracker: a flush callback may destroy the tracker") {
   loop.run();
   CHECK_FALSE(tracker);
   CHECK_FALSE(second);
+}
+
+TEST_CASE("AccessTracker: a hit under a pinned name pins the blob, and pins are sticky") {
+  Loop loop;
+  CountingIndex index;
+  for (int i = 0; i < 3; ++i) REQUIRE(index.putBlob(digestKey(i), BlobMeta{1, "", 0, 0}));
+  auto clock = std::make_shared<hoard::ManualClock>(5'000);
+  AccessTracker tracker(&loop.loop, index, clock, kNoTimer);
+
+  tracker.touch(digestKey(0), true);
+  tracker.touch(digestKey(0));  // a later unpinned hit in the same batch keeps the pin
+  tracker.touch(digestKey(1));  // existing callers: digest only, not pinned
+  bool flushed = false;
+  tracker.flush([&] { flushed = true; });
+  loop.run();
+  REQUIRE(flushed);
+  auto batches = index.batches();
+  REQUIRE(batches.size() == 1);
+  std::map<std::string, hoard::BlobTouch> byDigest;
+  for (const auto& t : batches[0]) byDigest[t.digest] = t;
+  CHECK(byDigest[digestKey(0)] == hoard::BlobTouch{digestKey(0), 5'000, true});
+  CHECK(byDigest[digestKey(1)] == hoard::BlobTouch{digestKey(1), 5'000, false});
+  CHECK((*index.getBlob(digestKey(0)))->pinned);
+  CHECK_FALSE((*index.getBlob(digestKey(1)))->pinned);
+
+  // Next batch: an unpinned hit never unpins what the index already pinned.
+  clock->advance(10);
+  tracker.touch(digestKey(0));
+  flushed = false;
+  tracker.flush([&] { flushed = true; });
+  loop.run();
+  REQUIRE(flushed);
+  auto zero = **index.getBlob(digestKey(0));
+  CHECK(zero.pinned);
+  CHECK(zero.lastAccessMs == 5'010);
+  CHECK_FALSE((*index.getBlob(digestKey(2)))->pinned);
+  tracker.close();
 }

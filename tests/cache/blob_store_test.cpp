@@ -4,11 +4,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "cache/store_test_util.h"
 
@@ -330,4 +333,240 @@ TEST_CASE("BlobStore: totalBytes survives reopen, computed from the index") {
   REQUIRE(hoard::test::writeFile(store->pathFor(digestOf("orphan")), "orphan"));
   REQUIRE(store->recover());
   CHECK(store->totalBytes() == 1010);
+}
+
+namespace {
+
+Digest putMeta(BlobStore& store, std::string_view bytes, BlobMeta meta) {
+  auto tmp = store.createTemp();
+  REQUIRE(tmp);
+  REQUIRE(hoard::test::writeAll(tmp->fd, bytes));
+  auto d = digestOf(bytes);
+  meta.size = bytes.size();
+  REQUIRE(store.commit(std::move(*tmp), d, meta));
+  return d;
+}
+
+bool indexed(BlobStore& store, const Digest& d) {
+  auto e = store.index().getBlob(d.str());
+  return e && e->has_value();
+}
+
+}  // namespace
+
+TEST_CASE("BlobStore: evictTo never evicts pinned or leased blobs, and they never block others") {
+  hoard::test::TempDir dir;
+  auto store = openDisk(dir.path());
+  // Oldest first: p (pinned at commit), l (leased), q (pinned by a hit), then x, y, z.
+  auto p = putMeta(*store, std::string(100, 'p'), BlobMeta{0, "", 1000, 1000, true});
+  auto l = put(*store, std::string(100, 'l'), 2000);
+  auto q = put(*store, std::string(100, 'q'), 3000);
+  auto x = put(*store, std::string(100, 'x'), 4000);
+  auto y = put(*store, std::string(100, 'y'), 5000);
+  auto z = put(*store, std::string(100, 'z'), 6000);
+  REQUIRE(store->index().touchBlobs({{q.str(), 3000, true}}));
+  store->lease(l.str());
+  store->lease(l.str());  // counted: two readers
+  CHECK(store->isLeased(l.str()));
+  REQUIRE(store->totalBytes() == 600);
+  REQUIRE(store->totalObjects() == 6);
+
+  // Needs 200: the oldest evictable are x and y, even though p, l, q are older.
+  auto freed = store->evictTo(400);
+  REQUIRE(freed);
+  CHECK(*freed == 200);
+  CHECK(store->totalBytes() == 400);
+  CHECK(store->totalObjects() == 4);
+  for (const auto& kept : {p, l, q, z}) CHECK(indexed(*store, kept));
+  CHECK_FALSE(indexed(*store, x));
+  CHECK_FALSE(indexed(*store, y));
+  CHECK(store->evictedObjects() == 2);
+  CHECK(store->evictedBytes() == 200);
+
+  // Asking for everything frees only what is evictable: the target is missed.
+  freed = store->evictTo(0);
+  REQUIRE(freed);
+  CHECK(*freed == 100);  // z
+  CHECK(store->totalBytes() == 300);
+  for (const auto& kept : {p, l, q}) CHECK(fs::exists(store->pathFor(kept)));
+
+  // One reader done: still leased. Both done: evictable.
+  store->unlease(l.str());
+  CHECK(*store->evictTo(0) == 0);
+  store->unlease(l.str());
+  CHECK_FALSE(store->isLeased(l.str()));
+  store->unlease(l.str());  // unbalanced unlease: harmless
+  CHECK(*store->evictTo(0) == 100);
+  CHECK_FALSE(fs::exists(store->pathFor(l)));
+  CHECK(store->totalBytes() == 200);
+  CHECK(store->totalObjects() == 2);
+  CHECK(store->evictedObjects() == 4);
+}
+
+TEST_CASE("BlobStore: a re-commit keeps the pin and counts the object once") {
+  hoard::test::TempDir dir;
+  auto store = openDisk(dir.path());
+  auto d = putMeta(*store, "pinned bytes", BlobMeta{0, "t", 10, 10, true});
+  putMeta(*store, "pinned bytes", BlobMeta{0, "t", 20, 20, false});
+  auto meta = **store->index().getBlob(d.str());
+  CHECK(meta.pinned);
+  CHECK(meta.createdMs == 20);
+  CHECK(store->totalObjects() == 1);
+  CHECK(store->totalBytes() == 12);
+  CHECK(*store->evictTo(0) == 0);
+  CHECK(indexed(*store, d));
+}
+
+TEST_CASE("BlobStore: totalObjects follows commits, removals, healing and reopen") {
+  hoard::test::TempDir dir;
+  Digest a, b, c;
+  {
+    auto store = openDisk(dir.path());
+    CHECK(store->totalObjects() == 0);
+    a = put(*store, "aaa");
+    b = put(*store, "bbbb");
+    c = put(*store, "cc");
+    put(*store, "aaa");  // same digest again
+    CHECK(store->totalObjects() == 3);
+    REQUIRE(store->remove(b));
+    CHECK(store->totalObjects() == 2);
+    // Self-healing drops an entry whose file vanished.
+    REQUIRE(fs::remove(store->pathFor(c)));
+    CHECK_FALSE(store->open(c));
+    CHECK(store->totalObjects() == 1);
+    // An adopted orphan is counted.
+    REQUIRE(hoard::test::writeFile(store->pathFor(digestOf("orphan!")), "orphan!"));
+    auto adopted = store->adoptOrphan(digestOf("orphan!"), "t");
+    REQUIRE(adopted);
+    ::close(adopted->fd);
+    CHECK(store->totalObjects() == 2);
+  }
+  auto store = openDisk(dir.path());
+  CHECK(store->totalObjects() == 2);
+  CHECK(store->totalBytes() == 3 + 7);
+}
+
+TEST_CASE("BlobStore: commit enforces max size by evicting first, oldest first, down to low") {
+  hoard::test::TempDir dir;
+  auto clock = std::make_shared<hoard::ManualClock>(1'000);
+  auto store = openDisk(dir.path(), clock);
+  store->setMaxSize(1000, 600);
+  CHECK(store->maxSize() == 1000);
+
+  // Ten 100-byte blobs fill the store to exactly max: no eviction yet.
+  std::vector<Digest> ds;
+  for (int i = 0; i < 10; ++i) {
+    ds.push_back(put(*store, std::string(100, static_cast<char>('a' + i)), 1000 + i));
+  }
+  CHECK(store->totalBytes() == 1000);
+  CHECK(store->evictedObjects() == 0);
+
+  // The next commit would exceed: evict down to min(low, max - size) = 600,
+  // then add: 700. The four oldest went.
+  auto k = put(*store, std::string(100, 'k'), 2000);
+  CHECK(store->totalBytes() == 700);
+  CHECK(store->evictedObjects() == 4);
+  for (int i = 0; i < 4; ++i) CHECK_FALSE(indexed(*store, ds[static_cast<std::size_t>(i)]));
+  for (int i = 4; i < 10; ++i) CHECK(indexed(*store, ds[static_cast<std::size_t>(i)]));
+  CHECK(indexed(*store, k));
+
+  // A commit larger than max - low needs more than the low mark gives.
+  auto big = put(*store, std::string(550, 'B'), 3000);
+  CHECK(store->totalBytes() <= 1000);
+  CHECK(indexed(*store, big));
+  CHECK(indexed(*store, k));  // newest survive
+
+  // An object larger than max on its own is stored without emptying the store.
+  const auto before = store->totalObjects();
+  auto huge = put(*store, std::string(1500, 'H'), 4000);
+  CHECK(indexed(*store, huge));
+  CHECK(store->totalObjects() == before + 1);
+
+  // Unlimited again: no eviction on commit.
+  store->setMaxSize(0);
+  const auto evicted = store->evictedObjects();
+  put(*store, std::string(10, 'u'), 5000);
+  CHECK(store->evictedObjects() == evicted);
+}
+
+TEST_CASE("BlobStore: commit's hard bound never evicts the digest being committed") {
+  hoard::test::TempDir dir;
+  auto store = openDisk(dir.path());
+  store->setMaxSize(300);
+  auto old = put(*store, std::string(100, 'o'), 100);
+  auto mid = put(*store, std::string(100, 'm'), 200);
+  auto again = put(*store, std::string(100, 'a'), 300);
+  REQUIRE(store->totalBytes() == 300);
+  // Re-committing `old` (the LRU one) adds no bytes: nothing is evicted, and
+  // the file renamed into place is not unlinked under its new entry.
+  put(*store, std::string(100, 'o'), 400);
+  CHECK(store->evictedObjects() == 0);
+  CHECK(readBlob(*store, old) == std::string(100, 'o'));
+  // A new blob now evicts `mid`, the least recently used.
+  put(*store, std::string(100, 'n'), 500);
+  CHECK_FALSE(indexed(*store, mid));
+  CHECK(indexed(*store, again));
+  CHECK(readBlob(*store, old) == std::string(100, 'o'));
+  CHECK(store->totalBytes() == 300);
+}
+
+TEST_CASE("BlobStore: concurrent commits under a max size never take the store over it") {
+  hoard::test::TempDir dir;
+  auto store = openDisk(dir.path());
+  constexpr std::uint64_t kMax = 20'000;
+  store->setMaxSize(kMax, kMax * 8 / 10);
+  std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> peak{0};
+  std::thread sampler([&] {
+    while (!done) {
+      auto t = store->totalBytes();
+      auto p = peak.load();
+      while (t > p && !peak.compare_exchange_weak(p, t)) {
+      }
+    }
+  });
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < 60; ++i) {
+        std::string bytes(500 + static_cast<std::size_t>((w * 60 + i) % 7) * 100,
+                          static_cast<char>('a' + w));
+        bytes += std::to_string(i);
+        auto tmp = store->createTemp();
+        if (!tmp || !hoard::test::writeAll(tmp->fd, bytes)) {
+          ++failures;
+          continue;
+        }
+        BlobMeta meta{bytes.size(), "", 1000 + i, 1000 + i};
+        if (!store->commit(std::move(*tmp), digestOf(bytes), meta)) ++failures;
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  done = true;
+  sampler.join();
+  CHECK(failures == 0);
+  CHECK(peak.load() <= kMax);
+  CHECK(store->totalBytes() <= kMax);
+  CHECK(store->evictedObjects() > 0);
+  // The accounting matches the index.
+  std::uint64_t sum = 0, count = 0;
+  REQUIRE(store->index().forEachBlob([&](std::string_view, const BlobMeta& m) {
+    sum += m.size;
+    ++count;
+    return true;
+  }));
+  CHECK(sum == store->totalBytes());
+  CHECK(count == store->totalObjects());
+}
+
+TEST_CASE("BlobStore: noteNoSpace is a flag taken once") {
+  hoard::test::TempDir dir;
+  auto store = openDisk(dir.path());
+  CHECK_FALSE(store->takeNoSpace());
+  store->noteNoSpace();
+  store->noteNoSpace();
+  CHECK(store->takeNoSpace());
+  CHECK_FALSE(store->takeNoSpace());
 }

@@ -2,6 +2,7 @@
 // in-memory index and the RocksDB index.
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -170,8 +171,8 @@ TEMPLATE_TEST_CASE("Index touch racing delete never resurrects a blob", "[index]
   std::atomic<bool> failed{false};
   std::thread toucher([&] {
     for (int round = 0; round < 20; ++round) {
-      std::vector<std::pair<std::string, hoard::Millis>> batch;
-      for (int i = 0; i < kBlobs; ++i) batch.emplace_back(digestKey(i), 10 + round);
+      std::vector<hoard::BlobTouch> batch;
+      for (int i = 0; i < kBlobs; ++i) batch.push_back({digestKey(i), 10 + round, round % 2 == 0});
       if (!index->touchBlobs(batch)) failed = true;
     }
   });
@@ -187,4 +188,88 @@ TEMPLATE_TEST_CASE("Index touch racing delete never resurrects a blob", "[index]
     INFO(digestKey(i));
     CHECK_FALSE(index->getBlob(digestKey(i))->has_value());
   }
+}
+
+TEMPLATE_TEST_CASE("Index pinned flag round-trips and touchBlobs only ever sets it", "[index]",
+                   MemoryBackend, RocksDbBackend) {
+  TestType backend;
+  auto index = backend.make();
+  BlobMeta pinned = meta(10, 100, "p");
+  pinned.pinned = true;
+  REQUIRE(index->putBlob(digestKey(1), pinned));
+  REQUIRE(index->putBlob(digestKey(2), meta(20, 100, "u")));
+  CHECK(**index->getBlob(digestKey(1)) == pinned);
+  CHECK_FALSE((*index->getBlob(digestKey(2)))->pinned);
+
+  // A pinning touch with an older time still pins (and leaves the time alone);
+  // an unpinned touch never unpins.
+  REQUIRE(index->touchBlobs({{digestKey(1), 200, false},
+                             {digestKey(2), 50, true},
+                             {digestKey(3), 300, true}}));  // unknown: not created
+  auto one = **index->getBlob(digestKey(1));
+  CHECK(one.pinned);
+  CHECK(one.lastAccessMs == 200);
+  auto two = **index->getBlob(digestKey(2));
+  CHECK(two.pinned);
+  CHECK(two.lastAccessMs == 100);
+  CHECK_FALSE(index->getBlob(digestKey(3))->has_value());
+
+  // Duplicates in one batch: the newest time and any pin win.
+  REQUIRE(index->putBlob(digestKey(4), meta(1, 100)));
+  REQUIRE(index->touchBlobs({{digestKey(4), 400, true}, {digestKey(4), 500, false}}));
+  auto four = **index->getBlob(digestKey(4));
+  CHECK(four.pinned);
+  CHECK(four.lastAccessMs == 500);
+
+  int pinnedSeen = 0;
+  REQUIRE(index->forEachBlob([&](std::string_view, const BlobMeta& m) {
+    pinnedSeen += m.pinned ? 1 : 0;
+    return true;
+  }));
+  CHECK(pinnedSeen == 3);
+}
+
+TEMPLATE_TEST_CASE("Index forEachRef visits every ref only, stops early, tolerates deletes",
+                   "[index]", MemoryBackend, RocksDbBackend) {
+  TestType backend;
+  auto index = backend.make();
+  std::map<std::string, RefEntry> expected;
+  for (int i = 0; i < 40; ++i) {
+    RefEntry ref{digestKey(i), "application/json", 1000 + i, 60'000,
+                 "\"e" + std::to_string(i) + "\""};
+    std::string key = "npm/pkg-" + std::to_string(i);
+    REQUIRE(index->putRef(key, ref));
+    expected.emplace(key, ref);
+  }
+  REQUIRE(index->putBlob(digestKey(1), meta(1, 1)));  // blobs are not refs
+
+  std::map<std::string, RefEntry> seen;
+  REQUIRE(index->forEachRef([&](std::string_view k, const RefEntry& r) {
+    seen.emplace(std::string(k), r);
+    return true;
+  }));
+  CHECK(seen == expected);
+
+  int calls = 0;
+  REQUIRE(index->forEachRef([&](std::string_view, const RefEntry&) { return ++calls < 5; }));
+  CHECK(calls == 5);
+
+  // A snapshot: refs written during the walk are not required to appear, and
+  // deleting from the visitor (the purge does) neither deadlocks nor skips.
+  int deleted = 0;
+  REQUIRE(index->forEachRef([&](std::string_view k, const RefEntry&) {
+    REQUIRE(index->deleteRef(k));
+    if (deleted == 0) REQUIRE(index->putRef("zzz/added-during-walk", RefEntry{}));
+    ++deleted;
+    return true;
+  }));
+  CHECK(deleted >= 40);
+  CHECK(deleted <= 41);
+  int left = 0;
+  REQUIRE(index->forEachRef([&](std::string_view, const RefEntry&) {
+    ++left;
+    return true;
+  }));
+  CHECK(left == 41 - deleted);
+  CHECK(index->getBlob(digestKey(1))->has_value());
 }

@@ -100,7 +100,9 @@ TEST_CASE("Index value codec rejects truncated, extended and unknown-version val
   CHECK_FALSE(hoard::decodeBlobMeta(enc.substr(0, enc.size() - 1)));
   CHECK_FALSE(hoard::decodeBlobMeta(enc + "x"));
   auto wrongVersion = enc;
-  wrongVersion[0] = 2;
+  wrongVersion[0] = 3;
+  CHECK_FALSE(hoard::decodeBlobMeta(wrongVersion));
+  wrongVersion[0] = 0;
   CHECK_FALSE(hoard::decodeBlobMeta(wrongVersion));
   CHECK_FALSE(hoard::decodeBlobMeta(""));
 
@@ -110,4 +112,81 @@ TEST_CASE("Index value codec rejects truncated, extended and unknown-version val
   CHECK(*hoard::decodeRefEntry(renc) == r);
   CHECK_FALSE(hoard::decodeRefEntry(renc.substr(0, renc.size() - 1)));
   CHECK_FALSE(hoard::decodeRefEntry(renc + std::string(1, '\0')));
+}
+
+namespace {
+
+// A BlobMeta value exactly as the previous version (v1, no flags) wrote it.
+std::string v1Value(std::uint64_t size, std::int64_t created, std::int64_t access,
+                    const std::string& type) {
+  std::string out(1, '\x01');
+  auto u64 = [&](std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  };
+  u64(size);
+  u64(static_cast<std::uint64_t>(created));
+  u64(static_cast<std::uint64_t>(access));
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((type.size() >> (8 * i)) & 0xff));
+  out += type;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("Index value codec: v2 carries pinned; v1 values still decode, unpinned") {
+  BlobMeta pinned{7, "application/x-tar", 11, 12, true};
+  auto enc = hoard::encodeBlobMeta(pinned);
+  CHECK(enc[0] == 2);
+  REQUIRE(hoard::decodeBlobMeta(enc));
+  CHECK(*hoard::decodeBlobMeta(enc) == pinned);
+  // The flags byte sits right after the three u64 fields; unknown bits are garbage.
+  auto badFlags = enc;
+  badFlags[25] = 2;
+  CHECK_FALSE(hoard::decodeBlobMeta(badFlags));
+
+  auto v1 = v1Value(123, 5, 6, "text/plain");
+  auto decoded = hoard::decodeBlobMeta(v1);
+  REQUIRE(decoded);
+  CHECK(*decoded == BlobMeta{123, "text/plain", 5, 6, false});
+  CHECK_FALSE(hoard::decodeBlobMeta(v1.substr(0, v1.size() - 1)));
+  CHECK_FALSE(hoard::decodeBlobMeta(v1 + "x"));
+  // Same bytes relabelled v2 lack the flags byte: the lengths no longer add up.
+  auto relabelled = v1;
+  relabelled[0] = 2;
+  CHECK_FALSE(hoard::decodeBlobMeta(relabelled));
+}
+
+TEST_CASE("RocksDbIndex: a store written by the previous version (v1 values) still reads") {
+  hoard::test::TempDir dir;
+  const std::string path = dir.path() + "/index";
+  const std::string other = "sha256:" + std::string(64, 'c');
+  {
+    auto index = hoard::openRocksDbIndex(path);  // creates the families
+    REQUIRE(index);
+  }
+  {
+    rocksdb::DBOptions options;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+        {rocksdb::kDefaultColumnFamilyName, {}}, {"blobs", {}}, {"refs", {}}};
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    REQUIRE(rocksdb::DB::Open(options, path, families, &handles, &db).ok());
+    REQUIRE(db->Put(rocksdb::WriteOptions(), handles[1], kDigest, v1Value(42, 10, 20, "a/b")).ok());
+    REQUIRE(db->Put(rocksdb::WriteOptions(), handles[1], other, v1Value(8, 1, 2, "")).ok());
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  auto index = hoard::openRocksDbIndex(path);
+  REQUIRE(index);
+  CHECK(**(*index)->getBlob(kDigest) == BlobMeta{42, "a/b", 10, 20, false});
+  std::uint64_t sizes = 0;
+  REQUIRE((*index)->forEachBlob([&](std::string_view, const BlobMeta& m) {
+    sizes += m.size;
+    return true;
+  }));
+  CHECK(sizes == 50);
+  // Rewritten by a touch: now v2, pin and all, other fields kept.
+  REQUIRE((*index)->touchBlobs({{kDigest, 30, true}}));
+  CHECK(**(*index)->getBlob(kDigest) == BlobMeta{42, "a/b", 10, 30, true});
+  CHECK(**(*index)->getBlob(other) == BlobMeta{8, "", 1, 2, false});
 }

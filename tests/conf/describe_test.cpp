@@ -33,3 +33,17 @@ TEST_CASE("describeConfig says where settings came from and spells special value
   c.log.accessLog = "-";
   CHECK_THAT(describeConfig(c), Catch::Contains("access log stderr"));
 }
+
+TEST_CASE("describeConfig shows the store's watermarks, retention and pins") {
+  Config c = defaultConfig([](const std::string&) { return std::optional<std::string>(); });
+  c.store.maxSizeBytes = 10ull << 30;
+  std::string d = describeConfig(c);
+  CHECK_THAT(d, Catch::Contains("watermarks 80%-90%"));
+  CHECK_THAT(d, Catch::Contains("metadata_retention 7d"));
+  CHECK(d.find("pin:") == std::string::npos);
+  c.store.pins = {"npm:lodash", "oci:docker.io/library/alpine"};
+  c.store.metadataRetentionMs = kForever;
+  d = describeConfig(c);
+  CHECK_THAT(d, Catch::Contains("pin: npm:lodash, oci:docker.io/library/alpine"));
+  CHECK_THAT(d, Catch::Contains("metadata_retention forever"));
+}

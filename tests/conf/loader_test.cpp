@@ -137,6 +137,9 @@ TEST_CASE("conf/examples/hoard.yaml loads and sets every section") {
   CHECK(r->server.maxHeaderBytes == 16384);
   CHECK(r->store.path == "/var/lib/hoard");
   CHECK(r->store.maxSizeBytes == 50ull << 30);
+  CHECK(r->store.highWatermarkPercent == 90);
+  CHECK(r->store.lowWatermarkPercent == 80);
+  CHECK(r->store.metadataRetentionMs == 7ull * 24 * 3600 * 1000);
   CHECK(r->log.accessLog == "-");
   CHECK(r->log.level == "info");
   REQUIRE(r->upstreams.size() == 5);
@@ -195,6 +198,10 @@ TEST_CASE("a partial file is merged over the defaults") {
   CHECK(r->store.maxSizeBytes == 1ull << 30);
   CHECK(r->store.path == "/home/t/.cache/hoard");  // kept from defaults
   CHECK(r->store.accessFlushMs == 30'000);
+  CHECK(r->store.highWatermarkPercent == 90);  // defaults
+  CHECK(r->store.lowWatermarkPercent == 80);
+  CHECK(r->store.pins.empty());
+  CHECK(r->store.metadataRetentionMs == 7ull * 24 * 3600 * 1000);
   CHECK(r->log.level == "warn");
   CHECK(r->log.accessLog == "-");
   CHECK(r->server.listen == "127.0.0.1:5050");
@@ -274,7 +281,8 @@ TEST_CASE("errors: unknown keys are named, with a suggestion when close") {
         "hoard.yaml:2:1: unknown key 'lisen' (did you mean 'listen'?)");
   CHECK_THAT(loadError("store:\n  path: /x\n  colour: blue\n"),
              StartsWith("hoard.yaml:3:3: store: unknown key 'colour' (expected one of: path, "
-                        "max_size, access_flush)"));
+                        "max_size, access_flush, high_watermark, low_watermark, pin, "
+                        "metadata_retention)"));
   CHECK_THAT(loadError("upstreams:\n  - name: a\n    url: https://a.io\n    default: true\n"
                        "    manifest_tll: 5m\n"),
              StartsWith("hoard.yaml:5:5: upstreams[0]: unknown key 'manifest_tll' (did you mean "
@@ -517,4 +525,58 @@ TEST_CASE("go upstreams: checksum database, private module prefixes, a 1 minute 
   CHECK_THAT(
       loadError("upstreams:\n  - {name: a, kind: go, url: 'https://a.io', sumdb: {name: s.io}}\n"),
       Contains("url"));
+}
+
+TEST_CASE("store: watermarks, pins and metadata retention") {
+  auto r = load(
+      "store:\n  max_size: 1000\n  high_watermark: 95%\n  low_watermark: 50\n"
+      "  pin: [npm:lodash, 'oci:docker.io/library/*', \"sha256:${PINNED:-abc}\"]\n"
+      "  metadata_retention: 36h\n");
+  INFO((r ? "" : r.error()));
+  REQUIRE(r);
+  CHECK(r->store.highWatermarkPercent == 95);
+  CHECK(r->store.lowWatermarkPercent == 50);
+  CHECK(r->store.highWatermarkBytes() == 950);
+  CHECK(r->store.lowWatermarkBytes() == 500);
+  CHECK(r->store.pins ==
+        std::vector<std::string>{"npm:lodash", "oci:docker.io/library/*", "sha256:abc"});
+  CHECK(r->store.metadataRetentionMs == 36ull * 3600 * 1000);
+
+  CHECK(load("store: { metadata_retention: forever }\n")->store.metadataRetentionMs == kForever);
+  CHECK(load("store: { metadata_retention: 0s }\n")->store.metadataRetentionMs == 0);
+  CHECK(load("store: { high_watermark: 100, low_watermark: 99 }\n"));
+  // Percentages of a huge max_size do not overflow.
+  auto big = load("store: { max_size: 16EiB, high_watermark: 90 }\n");
+  if (big) CHECK(big->store.highWatermarkBytes() > big->store.lowWatermarkBytes());
+  Config c;
+  c.store.maxSizeBytes = UINT64_MAX;
+  CHECK(c.store.highWatermarkBytes() == UINT64_MAX / 100 * 90 + UINT64_MAX % 100 * 90 / 100);
+  CHECK(c.store.lowWatermarkBytes() < c.store.highWatermarkBytes());
+}
+
+TEST_CASE("store: bad watermarks, pins and retention are errors with their place") {
+  CHECK(loadError("store:\n  high_watermark: 80\n  low_watermark: 80\n") ==
+        "hoard.yaml:1:1: store: low_watermark (80%) must be at least 1 and below high_watermark "
+        "(80%)");
+  // Only low given, above the default high mark.
+  CHECK_THAT(loadError("store: { low_watermark: 95 }\n"),
+             StartsWith("hoard.yaml:1:1: store: low_watermark (95%) must be at least 1 and below "
+                        "high_watermark (90%)"));
+  CHECK_THAT(loadError("store: { high_watermark: 101 }\n"),
+             StartsWith("hoard.yaml:1:10: store.high_watermark: must be between 1 and 100"));
+  CHECK_THAT(loadError("store: { low_watermark: 0 }\n"),
+             StartsWith("hoard.yaml:1:10: store.low_watermark: must be between 1 and 100"));
+  CHECK_THAT(loadError("store: { high_watermark: ninety }\n"),
+             StartsWith("hoard.yaml:1:10: store.high_watermark: expected a percentage such as 90 "
+                        "or 90%, got 'ninety'"));
+  CHECK_THAT(loadError("store: { high_watermark: 9.5% }\n"),
+             StartsWith("hoard.yaml:1:10: store.high_watermark: expected a percentage"));
+  CHECK_THAT(loadError("store: { pin: npm:lodash }\n"),
+             StartsWith("hoard.yaml:1:10: store.pin: expected a list of patterns"));
+  CHECK_THAT(loadError("store:\n  pin: [a, '']\n"),
+             StartsWith("hoard.yaml:2:12: store.pin[1]: must not be empty"));
+  CHECK_THAT(loadError("store:\n  pin: [[a]]\n"),
+             StartsWith("hoard.yaml:2:9: store.pin[0]: expected a pattern, got a list"));
+  CHECK_THAT(loadError("store: { metadata_retention: soon }\n"),
+             StartsWith("hoard.yaml:1:10: store.metadata_retention: "));
 }

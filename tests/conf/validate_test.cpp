@@ -77,3 +77,14 @@ TEST_CASE("validateLogLevel") {
   CHECK_THAT(validateLogLevel("verbose").error(), Catch::Contains("one of"));
   CHECK_FALSE(validateLogLevel("INFO"));
 }
+
+TEST_CASE("validateWatermarks: 1 <= low < high <= 100") {
+  CHECK(validateWatermarks(80, 90));
+  CHECK(validateWatermarks(1, 100));
+  CHECK(validateWatermarks(99, 100));
+  CHECK_THAT(validateWatermarks(90, 90).error(), Catch::Contains("below high_watermark (90%)"));
+  CHECK_THAT(validateWatermarks(95, 90).error(), Catch::Contains("low_watermark (95%)"));
+  CHECK_FALSE(validateWatermarks(0, 90));
+  CHECK_THAT(validateWatermarks(50, 101).error(), Catch::Contains("high_watermark must be"));
+  CHECK_FALSE(validateWatermarks(50, 0));
+}
