@@ -1,10 +1,25 @@
 #include "daemon/blob_response.h"
 
 #include "daemon/http/range.h"
+#include "daemon/log.h"
 
 namespace hoard {
 
 namespace {
+
+// Pass-through responses copy fill memory into the exchange's queue up to
+// this much; the exchange's drain callback (below its 1 MiB low watermark)
+// asks for more.
+constexpr std::uint64_t kPassThroughQueue = 2 * 1024 * 1024;
+
+// The fill outlives the request: the sink captures only the metrics, which
+// live as long as the App.
+std::function<void(std::string_view)> fillWarnings(Metrics* metrics) {
+  return [metrics](std::string_view message) {
+    logWarn(message);
+    metrics->add("hoard_fill_no_space_total");
+  };
+}
 
 // Wires an upstream transfer into a fill. Captures only the fill (weakly) and
 // the recorder: the transfer outlives the request that started it.
@@ -64,6 +79,7 @@ class BlobResponse final : public http::RequestContext {
 
   ~BlobResponse() override {
     fillEvents_.cancel();
+    cursor_.close();
     if (fd_ >= 0) svc_.store->closeFd(fd_);
   }
 
@@ -73,6 +89,7 @@ class BlobResponse final : public http::RequestContext {
       return;
     }
     digest_ = digestValue_.str();
+    logDigest(digest_);
     lookup();
   }
 
@@ -143,10 +160,16 @@ class BlobResponse final : public http::RequestContext {
     (void)size;
   }
 
+  void logDigest(const std::string& digest) {
+    if (digestLogged_ || digest.empty()) return;
+    digestLogged_ = true;
+    ex_.setLogField("digest", digest);
+  }
+
   void serveFile(std::uint64_t size) {
     ex_.setLogField("cache", "hit");
     svc_.metrics->add("hoard_cache_requests_total{kind=\"blob\",result=\"hit\"}");
-    svc_.access->touch(digest_);
+    svc_.access->touch(digest_, origin_->pinned());
     if (!chooseRange(size)) return;
     sendHead(size);
     if (!ex_.isHead() && end_ > first_) ex_.sendFile(fd_, first_, end_ - first_);
@@ -163,8 +186,11 @@ class BlobResponse final : public http::RequestContext {
       ex_.setLogField("cache", "miss");
       return;
     }
+    Fill::Options options = fillOptions_;
+    options.pinned = origin_->pinned();
+    options.warn = fillWarnings(svc_.metrics);
     auto fill = std::make_shared<Fill>(svc_.loop, svc_.store->store(), svc_.clock, digestValue_,
-                                       fillOptions_);
+                                       std::move(options));
     svc_.fills->add(digest_, fill);
     connectFill(fill, *origin_);
     startedFill_ = true;
@@ -177,6 +203,7 @@ class BlobResponse final : public http::RequestContext {
     svc_.metrics->add(std::string("hoard_cache_requests_total{kind=\"blob\",result=\"") + result +
                       "\"}");
     fillEvents_ = fill_->subscribe([this](FillEvent e) { onFillEvent(e); });
+    cursor_ = fill_->openCursor(0);
     ex_.setOnDrained([this] { pumpFill(); });
     switch (fill_->state()) {
       case FillState::Waiting:
@@ -191,13 +218,12 @@ class BlobResponse final : public http::RequestContext {
   }
 
   void onFillEvent(FillEvent e) {
-    if (e == FillEvent::Failed && fill_->verified()) {
-      // Only the commit failed: what this client gets is verified; finish it.
-      pumpFill();
-      return;
-    }
+    // Only the commit failed (or the store was full): what this client gets
+    // is verified; finish it.
+    if (e == FillEvent::Failed && fill_->verified()) e = FillEvent::Progress;
     if (e == FillEvent::Failed) {
       fillEvents_.cancel();
+      cursor_.close();
       // Counted once per fill, by the request that started it.
       if (startedFill_ && fill_->failure() == FillFailure::DigestMismatch) {
         svc_.metrics->add("hoard_digest_mismatch_total");
@@ -210,8 +236,10 @@ class BlobResponse final : public http::RequestContext {
       }
       return;
     }
+    // A pass-through fill cannot keep a whole object in memory for a held
+    // head: it streams (last byte withheld), and a mismatch cuts it off.
     if (!headSent_ && origin_->holdUntilVerified(fill_->size()) && !fill_->verified() &&
-        fill_->state() != FillState::Done) {
+        fill_->state() != FillState::Done && !fill_->passThrough()) {
       return;  // the head waits for verification
     }
     if (!headSent_) {
@@ -219,6 +247,7 @@ class BlobResponse final : public http::RequestContext {
       if (auto size = fill_->size()) {
         if (!chooseRange(*size)) {
           fillEvents_.cancel();
+          cursor_.close();
           return;
         }
         sendHead(*size);
@@ -231,9 +260,11 @@ class BlobResponse final : public http::RequestContext {
       sent_ = first_;
       if (ex_.isHead()) {
         fillEvents_.cancel();
+        cursor_.close();
         ex_.finish();
         return;
       }
+      cursor_.advance(sent_);
     }
     pumpFill();
   }
@@ -249,15 +280,73 @@ class BlobResponse final : public http::RequestContext {
     // nobody checked. Its last byte waits for Done (the whole-blob case is
     // covered by Fill::available() withholding the blob's last byte).
     if (!done && end_ != UINT64_MAX && avail == end_ && end_ > first_) avail = end_ - 1;
-    if (avail > sent_) {
+    if (fill_->passThrough()) {
+      if (!pumpPassThrough(avail, done)) return;
+    } else if (avail > sent_) {
       ex_.sendFile(fill_->fd(), sent_, avail - sent_);
       sent_ = avail;
+      cursor_.advance(sent_);
     }
     if (done && (sent_ == end_ || (end_ == UINT64_MAX && sent_ == fill_->available()))) {
       finished_ = true;
       fillEvents_.cancel();
+      cursor_.close();
+      if (unaddressed_) logDigest(fill_->digest().str());
       ex_.finish();
     }
+  }
+
+  // The store is full: bytes still on disk go as file ranges, later ones are
+  // copied from the fill's memory window while the exchange holds less than
+  // kPassThroughQueue. The cursor then lets the fill drop what was copied.
+  // A range that ends before the blob does keeps its withheld last byte
+  // itself, so the fill need not hold memory for it until verification.
+  // False if the response was cut off.
+  bool pumpPassThrough(std::uint64_t avail, bool done) {
+    while (sent_ < avail) {
+      if (tailHeld_ && sent_ + 1 == end_) {
+        ex_.sendBody(std::move(tail_));
+        tailHeld_ = false;
+        sent_ = end_;
+        break;
+      }
+      auto slice = fill_->read(sent_, avail - sent_);
+      if (slice.fileLength > 0) {
+        const std::uint64_t n = std::min(slice.fileLength, avail - sent_);
+        ex_.sendFile(fill_->fd(), sent_, n);
+        sent_ += n;
+        continue;
+      }
+      const std::uint64_t queued = ex_.queuedBytes();
+      if (queued >= kPassThroughQueue) break;
+      slice = fill_->read(sent_, std::min(avail - sent_, kPassThroughQueue - queued));
+      if (slice.memory.empty()) {
+        // The fill dropped bytes this cursor should have held: never happens
+        // unless the cursor bookkeeping is wrong; cut off rather than skip.
+        fillEvents_.cancel();
+        cursor_.close();
+        ex_.setLogField("error", "pass-through bytes lost at offset " + std::to_string(sent_));
+        ex_.abort();
+        return false;
+      }
+      ex_.sendBody(std::string(slice.memory));
+      sent_ += slice.memory.size();
+    }
+    if (!done && end_ != UINT64_MAX && end_ > first_ && sent_ + 1 == end_ &&
+        fill_->available() >= end_) {
+      if (!tailHeld_) {
+        auto slice = fill_->read(sent_, 1);
+        if (!slice.memory.empty()) {
+          tail_.assign(slice.memory);
+          tailHeld_ = true;
+        }
+        // Otherwise it is on disk, readable through fd() while the fill lives.
+      }
+      cursor_.advance(UINT64_MAX);  // nothing more needed from the fill's memory
+      return true;
+    }
+    cursor_.advance(sent_);
+    return true;
   }
 
   BlobServices svc_;
@@ -269,6 +358,10 @@ class BlobResponse final : public http::RequestContext {
   FillPtr fill_;
   CancelHandle pending_;
   CancelHandle fillEvents_;
+  FillCursor cursor_;
+  std::string tail_;  // a pass-through range's withheld last byte
+  bool tailHeld_ = false;
+  bool digestLogged_ = false;
   bool unaddressed_ = false;
   Fill::Options fillOptions_;
   bool startedFill_ = false;

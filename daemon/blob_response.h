@@ -11,11 +11,17 @@
 // request and every concurrent one for the same digest read it as it grows
 // (coalesced: one upstream GET however many clients).
 //
+// Store full (ENOSPC): the fill goes pass-through (see cache/fill.h); this
+// request sends the bytes already on disk as file ranges and later ones as
+// memory copies, keeping at most kPassThroughQueue bytes queued so the fill's
+// memory window can move on. A slow client then slows that one fill.
+//
 // Must survive: the client leaving at any point (the fill carries on and the
 // next request hits); the fill failing before its head (the origin's error is
 // sent) or after (the response is cut off, never completed with bad bytes);
 // Range on an object that is still filling (206 from the fill as bytes
-// arrive); upstreams without Content-Length (chunked to the client).
+// arrive); upstreams without Content-Length (chunked to the client); the
+// store filling up mid-response.
 #include <uv.h>
 
 #include <functional>
@@ -72,6 +78,9 @@ class BlobOrigin {
   virtual bool holdUntilVerified(std::optional<std::uint64_t> /*size*/) const { return false; }
   // Media type recorded for the stored object.
   virtual std::string mediaType() const { return "application/octet-stream"; }
+  // Requested under a pinned name (store.pin): a hit pins the blob, a fill
+  // commits it pinned, so eviction never takes it.
+  virtual bool pinned() const { return false; }
 };
 using BlobOriginPtr = std::unique_ptr<BlobOrigin>;
 

@@ -2,9 +2,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <vector>
 
 #include "cache/digest.h"
@@ -255,4 +260,326 @@ TEST_CASE("content without a known digest whose check fails is never committed")
   CHECK_FALSE(afterCommitRan);
   CHECK_FALSE(h.store->open(Digest{DigestAlgorithm::Sha256, sha256Hex(content)}));
   h.runUntil([&] { return h.tmpFiles() == 0; });
+}
+
+// ---------------------------------------------------------------------------
+// Store full (ENOSPC): pass-through.
+// ---------------------------------------------------------------------------
+
+namespace {
+
+// A temp-file writer for a disk with `left` bytes free: writes what fits,
+// then fails like write(2) on a full file system.
+struct SmallDisk {
+  std::atomic<std::uint64_t> left;
+  std::atomic<int> failures{0};
+  explicit SmallDisk(std::uint64_t bytes) : left(bytes) {}
+
+  std::function<int(int, std::string_view)> writer() {
+    return [this](int fd, std::string_view data) {
+      const std::uint64_t fits = std::min<std::uint64_t>(left.load(), data.size());
+      if (fits > 0 && !test::writeAll(fd, data.substr(0, fits))) return EIO;
+      left -= fits;
+      if (fits < data.size()) {
+        ++failures;
+        return ENOSPC;
+      }
+      return 0;
+    };
+  }
+};
+
+// A client of the fill, doing what daemon/blob_response.cpp does: file ranges
+// while the bytes are on disk, memory copies after, its cursor following.
+struct Reader {
+  FillPtr fill;
+  FillCursor cursor;
+  CancelHandle events;
+  std::string got;
+  bool eager = true;  // reads on every event; otherwise only when pull() is called
+  bool sawFailed = false;
+
+  explicit Reader(FillPtr f) : fill(std::move(f)), cursor(fill->openCursor(0)) {
+    events = fill->subscribe([this](FillEvent e) {
+      if (e == FillEvent::Failed) sawFailed = true;
+      if (eager) pull(UINT64_MAX);
+    });
+  }
+
+  // Reads up to `budget` bytes (file or memory) at its offset.
+  void pull(std::uint64_t budget) {
+    while (budget > 0 && got.size() < fill->available()) {
+      const std::uint64_t at = got.size();
+      auto slice = fill->read(at, budget);
+      if (slice.fileLength > 0) {
+        const auto n = std::min(slice.fileLength, budget);
+        std::string buf(n, '\0');
+        REQUIRE(::pread(fill->fd(), buf.data(), n, static_cast<off_t>(at)) ==
+                static_cast<ssize_t>(n));
+        got += buf;
+        budget -= n;
+      } else {
+        REQUIRE_FALSE(slice.memory.empty());  // never dropped under our cursor
+        got.append(slice.memory);
+        budget -= slice.memory.size();
+      }
+      cursor.advance(got.size());
+    }
+  }
+};
+
+// Feeds `content` in chunks, honouring Pause (a paused chunk is delivered
+// again after the resumer ran), then finishes the input. Tracks the largest
+// memory window seen.
+struct Producer {
+  Harness& h;
+  FillPtr fill;
+  std::size_t chunk;
+  int resumes = 0;
+  int pauses = 0;
+  std::uint64_t maxMemory = 0;
+  std::function<void()> whilePaused;  // e.g. let a slow reader catch up
+
+  Producer(Harness& harness, FillPtr f, std::size_t chunkSize)
+      : h(harness), fill(std::move(f)), chunk(chunkSize) {
+    fill->setResumer([this] { ++resumes; });
+  }
+
+  void run(const std::string& content) {
+    std::size_t off = 0;
+    while (off < content.size() && fill->state() == FillState::Streaming) {
+      auto piece = std::string_view(content).substr(off, chunk);
+      if (fill->write(piece) == FillWrite::Pause) {
+        ++pauses;
+        const int before = resumes;
+        h.runUntil([&] {
+          if (whilePaused) whilePaused();
+          return resumes > before || fill->state() != FillState::Streaming;
+        });
+        continue;
+      }
+      off += piece.size();
+      maxMemory = std::max(maxMemory, fill->memoryBytes());
+      uv_run(&h.loop, UV_RUN_NOWAIT);
+    }
+    fill->finishInput();
+  }
+};
+
+bool finished(const FillPtr& f) {
+  return f->state() == FillState::Done || f->state() == FillState::Failed;
+}
+
+}  // namespace
+
+TEST_CASE("a full store mid-fill: every reader gets every byte, nothing is committed") {
+  Harness h;
+  auto content = pattern(1'000'000);
+  SmallDisk disk(300'000);
+  Fill::Options opts;
+  opts.highWatermark = 64 * 1024;
+  opts.lowWatermark = 16 * 1024;
+  opts.writeTemp = disk.writer();
+  std::vector<std::string> warnings;
+  opts.warn = [&](std::string_view m) { warnings.emplace_back(m); };
+  auto fill = h.makeFill(content, opts);
+  FillRegistry reg;
+  reg.add("k", fill);
+
+  Reader a(fill);
+  Reader b(fill);
+  fill->setHead(content.size(), "application/octet-stream");
+  Producer producer(h, fill, 7000);
+  producer.run(content);
+  h.runUntil([&] { return finished(fill); });
+
+  CHECK(disk.failures > 0);
+  CHECK(h.store->takeNoSpace());  // an eviction pass is asked for
+  CHECK(fill->passThrough());
+  CHECK(fill->diskBytes() > 0);
+  CHECK(fill->diskBytes() < content.size());
+  CHECK(fill->state() == FillState::Failed);
+  CHECK(fill->failure() == FillFailure::NoSpace);
+  CHECK(fill->verified());
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("passing it through") != std::string::npos);
+  // The whole body, verified, reached both readers.
+  CHECK(a.got == content);
+  CHECK(b.got == content);
+  // Memory stayed bounded (see Fill::memoryBytes()).
+  CHECK(producer.maxMemory <= 2 * (opts.highWatermark + 7000));
+  // Nothing committed, the temp file is gone, the registry forgot the fill.
+  CHECK_FALSE(h.store->open(fill->digest()));
+  CHECK(h.store->totalBytes() == 0);
+  CHECK(reg.find("k") == nullptr);
+  CHECK(reg.size() == 0);
+  CHECK(reg.commits() == 0);
+  a.cursor.close();
+  b.cursor.close();
+  fill.reset();
+  producer.fill.reset();
+  a.fill.reset();
+  b.fill.reset();
+  h.runUntil([&] { return h.tmpFiles() == 0; });
+}
+
+TEST_CASE("a pass-through fill leaves the registry's lookup at once") {
+  Harness h;
+  auto content = pattern(200'000);
+  SmallDisk disk(0);  // full from the first byte: nothing on disk at all
+  Fill::Options opts;
+  opts.writeTemp = disk.writer();
+  auto fill = h.makeFill(content, opts);
+  FillRegistry reg;
+  reg.add("k", fill);
+  Reader r(fill);
+  fill->setHead(content.size(), "");
+  fill->write(std::string_view(content).substr(0, 50'000));
+  h.runUntil([&] { return fill->passThrough(); });
+  CHECK(fill->diskBytes() == 0);
+  CHECK(reg.find("k") == nullptr);                // a new request starts its own fill
+  CHECK(reg.size() == 1);                         // still counted, still cancellable
+  CHECK(r.got == content.substr(0, 50'000 - 1));  // from memory, last byte withheld
+  reg.cancelAll();
+  CHECK(fill->state() == FillState::Failed);
+  CHECK(fill->failure() == FillFailure::Cancelled);
+  CHECK(r.sawFailed);
+  CHECK(reg.size() == 0);
+}
+
+TEST_CASE("a slow pass-through reader paces the fill; memory stays bounded") {
+  Harness h;
+  auto content = pattern(600'000);
+  SmallDisk disk(100'000);
+  Fill::Options opts;
+  opts.highWatermark = 32 * 1024;
+  opts.lowWatermark = 8 * 1024;
+  opts.writeTemp = disk.writer();
+  auto fill = h.makeFill(content, opts);
+  Reader fast(fill);
+  Reader slow(fill);
+  slow.eager = false;
+  fill->setHead(content.size(), "");
+  Producer producer(h, fill, 4096);
+  std::uint64_t slowSteps = 0;
+  // The slow client takes 5000 bytes each time the producer waits.
+  producer.whilePaused = [&] {
+    if (slow.got.size() < fill->available()) {
+      slow.pull(5000);
+      ++slowSteps;
+    }
+  };
+  producer.run(content);
+  h.runUntil([&] {
+    slow.pull(5000);
+    return finished(fill);
+  });
+  slow.pull(UINT64_MAX);
+
+  CHECK(fill->passThrough());
+  CHECK(producer.pauses > 0);
+  CHECK(producer.resumes == producer.pauses);
+  CHECK(slowSteps > 0);
+  CHECK(producer.maxMemory <= 2 * (opts.highWatermark + 4096));
+  CHECK(fill->failure() == FillFailure::NoSpace);
+  CHECK(fast.got == content);
+  CHECK(slow.got == content);
+}
+
+TEST_CASE("pass-through bytes that do not match the digest never make a complete body") {
+  Harness h;
+  auto content = pattern(400'000);
+  auto wrong = content;
+  wrong[350'000] ^= 1;  // in the part that only ever lives in memory
+  SmallDisk disk(100'000);
+  Fill::Options opts;
+  opts.writeTemp = disk.writer();
+  auto fill = h.makeFill(content, opts);
+  Reader r(fill);
+  fill->setHead(wrong.size(), "");
+  Producer producer(h, fill, 10'000);
+  producer.run(wrong);
+  h.runUntil([&] { return finished(fill); });
+  CHECK(fill->passThrough());
+  CHECK(fill->state() == FillState::Failed);
+  CHECK(fill->failure() == FillFailure::DigestMismatch);
+  CHECK_FALSE(fill->verified());
+  CHECK(r.sawFailed);
+  CHECK(r.got.size() < wrong.size());  // the last byte never reached the reader
+  CHECK(fill->available() < wrong.size());
+  CHECK(fill->memoryBytes() == 0);  // the window was freed
+  CHECK_FALSE(h.store->open(fill->digest()));
+}
+
+TEST_CASE("a pass-through fill gives up when its last reader leaves") {
+  Harness h;
+  auto content = pattern(300'000);
+  SmallDisk disk(50'000);
+  Fill::Options opts;
+  opts.writeTemp = disk.writer();
+  auto fill = h.makeFill(content, opts);
+  bool producerCancelled = false;
+  fill->setProducer(CancelHandle([&] { producerCancelled = true; }));
+  auto reader = std::make_unique<Reader>(fill);
+  fill->setHead(content.size(), "");
+  fill->write(std::string_view(content).substr(0, 120'000));
+  h.runUntil([&] { return fill->passThrough(); });
+  CHECK(fill->state() == FillState::Streaming);
+  CHECK_FALSE(producerCancelled);
+  reader.reset();  // the client went away: nobody needs the rest
+  CHECK(fill->state() == FillState::Failed);
+  CHECK(fill->failure() == FillFailure::NoSpace);
+  CHECK(producerCancelled);
+}
+
+TEST_CASE("a full store before any reader or with a content check fails the fill") {
+  Harness h;
+  auto content = pattern(100'000);
+  SmallDisk disk(10'000);
+  Fill::Options opts;
+  opts.writeTemp = disk.writer();
+  SECTION("no reader: nothing to pass through") {
+    auto fill = h.makeFill(content, opts);
+    fill->setHead(content.size(), "");
+    fill->write(content);
+    h.runUntil([&] { return finished(fill); });
+    CHECK(fill->failure() == FillFailure::NoSpace);
+    CHECK_FALSE(fill->verified());
+  }
+  SECTION("a check that needs the complete temp file") {
+    opts.digestUnknown = true;
+    bool checked = false;
+    opts.check = [&](int, std::uint64_t) -> std::expected<void, std::string> {
+      checked = true;
+      return {};
+    };
+    auto fill = std::make_shared<Fill>(&h.loop, *h.store, h.clock,
+                                       Digest{DigestAlgorithm::Sha256, ""}, opts);
+    Reader r(fill);
+    fill->setHead(content.size(), "application/zip");
+    fill->write(content);
+    h.runUntil([&] { return finished(fill); });
+    CHECK(fill->failure() == FillFailure::NoSpace);
+    CHECK_FALSE(fill->verified());
+    CHECK_FALSE(checked);
+    CHECK(r.sawFailed);
+    CHECK(r.got.size() < content.size());
+  }
+}
+
+TEST_CASE("a pinned fill commits a pinned blob") {
+  Harness h;
+  auto content = pattern(1000);
+  Fill::Options opts;
+  opts.pinned = true;
+  auto fill = h.makeFill(content, opts);
+  fill->setHead(content.size(), "");
+  fill->write(content);
+  fill->finishInput();
+  h.runUntil([&] { return finished(fill); });
+  REQUIRE(fill->state() == FillState::Done);
+  auto opened = h.store->open(fill->digest());
+  REQUIRE(opened);
+  CHECK(opened->meta.pinned);
+  ::close(opened->fd);
 }
