@@ -162,7 +162,11 @@ int Connection::onHeadersComplete(llhttp_t* p) {
   r.versionMinor = p->http_minor;
   c->keepAliveHint_ = llhttp_should_keep_alive(p) != 0;
   if (p->http_major != 1) return c->fail(505, "HTTP version not supported");
-  if (p->method != HTTP_GET && p->method != HTTP_HEAD) return c->fail(405, "method not allowed");
+  // POST only for the (bodiless) maintenance endpoints: hoard is a read-only mirror.
+  const bool adminPost = p->method == HTTP_POST && r.path.starts_with("/-/admin/");
+  if (p->method != HTTP_GET && p->method != HTTP_HEAD && !adminPost) {
+    return c->fail(405, "method not allowed");
+  }
   if ((p->flags & F_CONTENT_LENGTH) && (p->flags & (F_TRANSFER_ENCODING | F_CHUNKED))) {
     return c->fail(400, "both Content-Length and Transfer-Encoding");
   }
@@ -376,6 +380,7 @@ void Connection::startJob() {
   jobFile_ = item.fd;
   jobOffset_ = item.fileOffset;
   jobLength_ = item.fileRemaining;
+  jobBody_ = item.body;
   jobResult_ = {};
   jobInFlight_ = true;
   wantWrite_ = false;
@@ -402,6 +407,10 @@ void Connection::onWorkDone(uv_work_t* req, int status) {
 void Connection::onJobDone(int status) {
   jobInFlight_ = false;
   if (closing_) {
+    // The queue was cleared when the connection began closing (the client
+    // may close as soon as it has the last byte); what the job sent still
+    // counts for the access log.
+    if (status == 0 && jobBody_) exchange_.bodyWritten_ += jobResult_.sent;
     deferOp(kFinalize);  // finalize was waiting for the job
     return;
   }

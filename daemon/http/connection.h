@@ -119,6 +119,7 @@ class Connection {
   int jobFile_ = -1;
   std::uint64_t jobOffset_ = 0;
   std::uint64_t jobLength_ = 0;
+  bool jobBody_ = false;  // the job's item is response body (counted in the access log)
   SendRangeResult jobResult_;
   bool jobInFlight_ = false;
 
