@@ -9,6 +9,7 @@
 #include "daemon/blob_response.h"
 #include "daemon/front_upstream.h"
 #include "daemon/metrics.h"
+#include "daemon/policy/policy.h"
 #include "upstream/http_client.h"
 
 namespace hoard {
@@ -21,6 +22,8 @@ struct FrontDeps {
   ClockPtr clock;
   Metrics* metrics = nullptr;
   FillRegistry* fills = nullptr;  // shared by every front end: one fill per digest
+  // Deny/allow-lists and pins; null = no policy (nothing refused, nothing pinned).
+  policy::Policy* policy = nullptr;
 
   BlobServices blobServices() const { return {loop, store, access, fills, metrics, clock}; }
 };

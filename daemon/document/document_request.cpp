@@ -40,6 +40,15 @@ bool DocumentRequest::staleAllowed() const {
 }
 
 void DocumentRequest::refresh() {
+  if (policy_.policy && !policy_.policy->allowed(policy_.subject)) {
+    if (known_) {
+      serve(known_, "stale");
+      return;
+    }
+    policy::refuseIfUnlisted(policy_.policy, cache_.metrics(), ex_, policy_.subject,
+                             policy_.refuse);
+    return;
+  }
   if (!cache_.fetching(keys_.ref)) {
     auto gate = upstream_.health->admit();
     if (gate != UpstreamGate::Allow && gate != UpstreamGate::Probe) {
@@ -113,6 +122,10 @@ void DocumentRequest::sendVariant(const DocumentEntryPtr& entry, const std::stri
     return;
   }
   ex_.setLogField("cache", cacheResult);
+  if (access_ && policy_.policy && policy_.policy->pinned(policy_.subject)) {
+    access_->touch(entry->raw.str(), true);
+    access_->touch(v->digest.str(), true);
+  }
   const std::string etag = "\"" + v->digest.str() + "\"";
   headers.push_back({"ETag", etag});
   if (etagMatches(ex_.request().header("if-none-match"), etag)) {

@@ -18,9 +18,11 @@
 #include <string>
 #include <string_view>
 
+#include "cache/access_tracker.h"
 #include "daemon/document/document_cache.h"
 #include "daemon/front_upstream.h"
 #include "daemon/http/exchange.h"
+#include "daemon/policy/gate.h"
 
 namespace hoard {
 
@@ -34,6 +36,14 @@ class DocumentRequest : public http::RequestContext {
 
   // Starts the flow for the document under `keys`.
   void begin(DocumentKeys keys);
+  // The allow-list and pins for this document (before begin()). Not on the
+  // allow-list: a cached copy (even expired) is served, nothing is fetched.
+  // Pinned: the stored copy is touched as pinned, so eviction keeps it.
+  // The deny-list is the front end's, checked before begin().
+  void setPolicy(policy::RequestPolicy policy, AccessTracker* access) {
+    policy_ = std::move(policy);
+    access_ = access;
+  }
 
   // How to ask the upstream for the document and render it.
   virtual DocumentSource source() = 0;
@@ -74,6 +84,8 @@ class DocumentRequest : public http::RequestContext {
   CancelHandle pending_;
   int fd_ = -1;
   bool retried_ = false;
+  policy::RequestPolicy policy_;
+  AccessTracker* access_ = nullptr;
 };
 
 bool etagMatches(std::string_view ifNoneMatch, std::string_view etag);

@@ -33,6 +33,10 @@ class NamedFileOrigin final : public BlobOrigin {
     }
   }
   bool admit(http::Exchange& ex) override {
+    const auto& pol = svc_.policy;
+    if (policy::refuseIfUnlisted(pol.policy, *svc_.blobs.metrics, ex, subject(), pol.refuse)) {
+      return false;
+    }
     auto gate = upstream_.health->admit();
     if (gate == UpstreamGate::Allow || gate == UpstreamGate::Probe) return true;
     style_.respondError(ex, 503,
@@ -59,8 +63,17 @@ class NamedFileOrigin final : public BlobOrigin {
   }
   OutcomeRecorder outcomeRecorder() const override { return svc_.recordOutcome; }
   std::string mediaType() const override { return style_.contentType; }
+  bool pinned() const override {
+    return svc_.policy.policy && svc_.policy.policy->pinned(subject());
+  }
 
  private:
+  policy::Subject subject() const {
+    auto s = svc_.policy.subject;
+    s.digest = source_.digest.str();
+    return s;
+  }
+
   const NamedFileServices& svc_;
   FrontUpstream& upstream_;
   const NamedFileStyle& style_;
@@ -100,6 +113,13 @@ void NamedFileRequest::onEntry(const DocumentEntryPtr& entry, bool fresh) {
     return;
   }
   const FileSource& src = it->second;
+  // The digest is known only now: sha256:/sha512: deny entries apply.
+  auto subject = svc_.policy.subject;
+  subject.digest = src.digest.str();
+  if (policy::refuseIfDenied(svc_.policy.policy, *svc_.blobs.metrics, ex_, subject,
+                             svc_.policy.refuse)) {
+    return;
+  }
   if (!upstream_.allowsUrl(src.url)) {
     style_.respondError(ex_, 502,
                         "the " + style_.documentNoun + " points this " + style_.fileNoun +
@@ -114,6 +134,16 @@ void NamedFileRequest::onEntry(const DocumentEntryPtr& entry, bool fresh) {
 
 void NamedFileRequest::fetchDocument(const DocumentEntryPtr& known) {
   auto& docs = *svc_.documents;
+  const auto& pol = svc_.policy;
+  if (pol.policy && !pol.policy->allowed(pol.subject)) {
+    // Not to be fetched: the copy at hand (if any) is all there is.
+    if (known) {
+      onEntry(known, true);
+      return;
+    }
+    policy::refuseIfUnlisted(pol.policy, *svc_.blobs.metrics, ex_, pol.subject, pol.refuse);
+    return;
+  }
   if (!docs.fetching(keys_.ref)) {
     auto gate = upstream_.health->admit();
     if (gate != UpstreamGate::Allow && gate != UpstreamGate::Probe) {

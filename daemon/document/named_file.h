@@ -20,6 +20,7 @@
 #include "daemon/document/document_cache.h"
 #include "daemon/front_upstream.h"
 #include "daemon/http/exchange.h"
+#include "daemon/policy/gate.h"
 
 namespace hoard {
 
@@ -43,6 +44,11 @@ struct NamedFileServices {
   HttpClient* http = nullptr;
   DocumentCache* documents = nullptr;
   OutcomeRecorder recordOutcome;
+  // The file's subject (no digest: that comes from the document). Denied
+  // once the digest is known (sha256:/sha512: entries); not on the
+  // allow-list: neither the document nor the file is fetched; pinned: the
+  // file is kept by eviction.
+  policy::RequestPolicy policy;
 };
 
 class NamedFileRequest final : public http::RequestContext {

@@ -80,6 +80,7 @@ class GoDocumentRequest final : public DocumentRequest {
       respondGoError(ex_, neg->status, neg->body);
       return;
     }
+    if (!isSumdb(path_)) setPolicy(svc_.requestPolicy(path_), svc_.access());
     begin({key, key});
   }
 

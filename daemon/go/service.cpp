@@ -19,6 +19,22 @@ GoService::GoService(Deps deps, const std::vector<conf::UpstreamConfig>& upstrea
   }
 }
 
+policy::RequestPolicy GoService::requestPolicy(const GoPath& path) const {
+  policy::RequestPolicy p;
+  p.policy = deps_.policy;
+  p.subject.ecosystem = policy::Ecosystem::Go;
+  p.subject.name = path.modulePath;
+  if (path.kind == GoPath::Kind::Info || path.kind == GoPath::Kind::Mod ||
+      path.kind == GoPath::Kind::Zip) {
+    auto v = unescapeCase(path.version);
+    p.subject.version = v ? *v : path.version;
+  }
+  p.refuse = [](http::Exchange& e, int status, std::string_view message) {
+    respondGoError(e, status, message);
+  };
+  return p;
+}
+
 FrontUpstream* GoService::route(std::string_view modulePath, bool* isPrivate) {
   for (auto& u : upstreams_) {
     for (const auto& raw : u->config.modulePrefixes) {
@@ -235,6 +251,10 @@ void GoService::handle(http::Exchange& ex, std::string_view rest) {
     return;
   }
   ex.setLogField("upstream", up->config.name);
+  // Before any cache lookup (and before the negative cache): cached
+  // modules are refused too.
+  const auto pol = requestPolicy(*path);
+  if (policy::refuseIfDenied(pol.policy, *deps_.metrics, ex, pol.subject, pol.refuse)) return;
   if (path->kind == GoPath::Kind::Zip) {
     handleZip(*this, ex, *path, *up, isPrivate);
   } else {

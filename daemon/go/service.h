@@ -28,6 +28,7 @@
 #include "daemon/go/paths.h"
 #include "daemon/http/exchange.h"
 #include "daemon/metrics.h"
+#include "daemon/policy/gate.h"
 #include "upstream/http_client.h"
 
 namespace hoard::go {
@@ -55,6 +56,11 @@ class GoService {
   OutcomeRecorder outcomeRecorder(FrontUpstream& upstream) {
     return hoard::outcomeRecorder(upstream, *deps_.metrics);
   }
+
+  // The policy subject of a GOPROXY request (go:<module>, go:<module>@<version>
+  // for .info/.mod/.zip), refused in plain text.
+  policy::RequestPolicy requestPolicy(const GoPath& path) const;
+  AccessTracker* access() const { return deps_.access; }
 
   // The upstream for a module path: the one whose prefix matches, else the default.
   FrontUpstream* route(std::string_view modulePath, bool* isPrivate);

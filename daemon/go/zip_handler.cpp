@@ -23,13 +23,16 @@ constexpr std::uint64_t kHoldBelowBytes = 64 * 1024 * 1024;
 class ZipOrigin final : public BlobOrigin {
  public:
   ZipOrigin(GoService& svc, FrontUpstream& upstream, std::string url, std::string subject,
-            std::string refKey, std::optional<Digest> digest)
+            std::string refKey, std::optional<Digest> digest, policy::RequestPolicy policy)
       : svc_(svc),
         upstream_(upstream),
         url_(std::move(url)),
         subject_(std::move(subject)),
         refKey_(std::move(refKey)),
-        digest_(std::move(digest)) {}
+        digest_(std::move(digest)),
+        policy_(std::move(policy)) {
+    if (digest_) policy_.subject.digest = digest_->str();
+  }
 
   http::Headers headers() const override {
     http::Headers h{{"Content-Type", "application/zip"}};
@@ -56,6 +59,10 @@ class ZipOrigin final : public BlobOrigin {
     }
   }
   bool admit(http::Exchange& ex) override {
+    if (policy::refuseIfUnlisted(policy_.policy, svc_.metrics(), ex, policy_.subject,
+                                 policy_.refuse)) {
+      return false;
+    }
     auto gate = upstream_.health->admit();
     if (gate == UpstreamGate::Allow || gate == UpstreamGate::Probe) return true;
     respondGoError(ex, 503,
@@ -83,6 +90,7 @@ class ZipOrigin final : public BlobOrigin {
   }
   OutcomeRecorder outcomeRecorder() const override { return svc_.outcomeRecorder(upstream_); }
   std::string mediaType() const override { return "application/zip"; }
+  bool pinned() const override { return policy_.policy && policy_.policy->pinned(policy_.subject); }
 
  private:
   GoService& svc_;
@@ -91,6 +99,7 @@ class ZipOrigin final : public BlobOrigin {
   std::string subject_;
   std::string refKey_;
   std::optional<Digest> digest_;
+  policy::RequestPolicy policy_;
 };
 
 class ZipRequest final : public http::RequestContext {
@@ -119,9 +128,21 @@ class ZipRequest final : public http::RequestContext {
         },
         [this](const std::optional<Digest>& digest) {
           if (digest) {
-            blob_ = startBlob(
-                svc_.blobServices(), ex_, *digest,
-                std::make_unique<ZipOrigin>(svc_, upstream_, url_, subject_, refKey_, *digest));
+            // The zip's digest is known only now: sha256: deny entries apply.
+            auto pol = svc_.requestPolicy(path_);
+            pol.subject.digest = digest->str();
+            if (policy::refuseIfDenied(pol.policy, svc_.metrics(), ex_, pol.subject, pol.refuse)) {
+              return;
+            }
+            blob_ = startBlob(svc_.blobServices(), ex_, *digest,
+                              std::make_unique<ZipOrigin>(svc_, upstream_, url_, subject_, refKey_,
+                                                          *digest, svc_.requestPolicy(path_)));
+            return;
+          }
+          // Not cached: nothing (not even the checksum database) is asked
+          // for a module the allow-list does not name.
+          const auto pol = svc_.requestPolicy(path_);
+          if (policy::refuseIfUnlisted(pol.policy, svc_.metrics(), ex_, pol.subject, pol.refuse)) {
             return;
           }
           if (isPrivate_ || upstream_.config.sumdbName.empty()) {
@@ -174,9 +195,10 @@ class ZipRequest final : public http::RequestContext {
       ref.ttlMs = kImmutableTtlMs;
       (void)store->index().putRef(key, ref);
     };
-    blob_ = startUnaddressedBlob(
-        svc_.blobServices(), ex_, "go:" + refKey_, std::move(options),
-        std::make_unique<ZipOrigin>(svc_, upstream_, url_, subject_, refKey_, std::nullopt));
+    blob_ =
+        startUnaddressedBlob(svc_.blobServices(), ex_, "go:" + refKey_, std::move(options),
+                             std::make_unique<ZipOrigin>(svc_, upstream_, url_, subject_, refKey_,
+                                                         std::nullopt, svc_.requestPolicy(path_)));
   }
 
   GoService& svc_;

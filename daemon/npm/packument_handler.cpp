@@ -37,6 +37,7 @@ class PackumentRequest final : public DocumentRequest {
       respondNpmError(ex_, 400, "unusable Host header");
       return;
     }
+    setPolicy(svc_.requestPolicy(path_), svc_.access());
     begin(packumentKeys(upstream_, path_.name, mountUrl_));
   }
 

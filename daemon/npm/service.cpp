@@ -21,6 +21,28 @@ void respondNpmError(http::Exchange& ex, int status, std::string_view message,
   ex.respond(status, std::move(extra), j.dump() + "\n");
 }
 
+std::string tarballVersion(std::string_view name, std::string_view file) {
+  auto slash = name.find('/');
+  auto base = slash == std::string_view::npos ? name : name.substr(slash + 1);
+  if (!file.ends_with(".tgz") || !file.starts_with(base) || file.size() <= base.size() + 5 ||
+      file[base.size()] != '-') {
+    return "";
+  }
+  return std::string(file.substr(base.size() + 1, file.size() - base.size() - 5));
+}
+
+policy::RequestPolicy NpmService::requestPolicy(const NpmPath& path) const {
+  policy::RequestPolicy p;
+  p.policy = deps_.policy;
+  p.subject.ecosystem = policy::Ecosystem::Npm;
+  p.subject.name = path.name;
+  if (path.kind == NpmPath::Kind::Tarball) p.subject.version = tarballVersion(path.name, path.file);
+  p.refuse = [](http::Exchange& e, int status, std::string_view message) {
+    respondNpmError(e, status, message);
+  };
+  return p;
+}
+
 NpmService::NpmService(Deps deps, const std::vector<conf::UpstreamConfig>& upstreams,
                        bool globalOffline, std::string publicUrl)
     : deps_(std::move(deps)),
@@ -91,6 +113,9 @@ void NpmService::handle(http::Exchange& ex, std::string_view rest) {
     return;
   }
   ex.setLogField("upstream", upstream->config.name);
+  // Before any cache lookup: cached packuments and tarballs are refused too.
+  const auto pol = requestPolicy(*path);
+  if (policy::refuseIfDenied(pol.policy, *deps_.metrics, ex, pol.subject, pol.refuse)) return;
   if (path->kind == NpmPath::Kind::Tarball) {
     handleTarball(*this, ex, *path, *upstream);
   } else {

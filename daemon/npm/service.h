@@ -20,6 +20,7 @@
 #include "daemon/http/exchange.h"
 #include "daemon/metrics.h"
 #include "daemon/npm/names.h"
+#include "daemon/policy/gate.h"
 #include "upstream/http_client.h"
 #include "upstream/upstream_health.h"
 
@@ -47,6 +48,10 @@ class NpmService {
     return hoard::outcomeRecorder(upstream, *deps_.metrics);
   }
   void countUpstreamRequest(const FrontUpstream& upstream, std::string_view kind);
+  // The policy subject of a request (npm:<name>, npm:<name>@<version> for a
+  // tarball), with npm's way of refusing.
+  policy::RequestPolicy requestPolicy(const NpmPath& path) const;
+  AccessTracker* access() const { return deps_.access; }
 
  private:
   Deps deps_;
@@ -55,6 +60,10 @@ class NpmService {
   FrontUpstream* default_ = nullptr;
   DocumentCache documents_;
 };
+
+// The version in a tarball's file name ("widget-1.2.3.tgz" of "@acme/widget"); "" if the name
+// does not have that shape.
+std::string tarballVersion(std::string_view name, std::string_view file);
 
 // npm's error format: {"error": "..."}.
 void respondNpmError(http::Exchange& ex, int status, std::string_view message,

@@ -29,7 +29,7 @@ void handleTarball(NpmService& svc, http::Exchange& ex, const NpmPath& path,
   style.documentNoun = "packument";
   style.holdBelowBytes = UINT64_MAX;
   NamedFileServices services{svc.blobServices(), &svc.http(), &svc.documents(),
-                             svc.outcomeRecorder(upstream)};
+                             svc.outcomeRecorder(upstream), svc.requestPolicy(path)};
   auto source = [&svc, &upstream, name = path.name, mountUrl] {
     return packumentSource(upstream, name, mountUrl, svc.outcomeRecorder(upstream));
   };

@@ -39,6 +39,7 @@ class OciBlobOrigin final : public BlobOrigin {
   }
 
   bool admit(http::Exchange& ex) override {
+    if (svc_.refuseIfUnlisted(ex, subject())) return false;
     auto& upstream = *target_.upstream;
     auto gate = svc_.admit(upstream);
     if (gate == UpstreamGate::Allow || gate == UpstreamGate::Probe) return true;
@@ -59,6 +60,12 @@ class OciBlobOrigin final : public BlobOrigin {
     return target_.upstream->client->fetch(std::move(req), std::move(callbacks));
   }
 
+  // A blob of a pinned repository, or named by a pinned manifest.
+  bool pinned() const override {
+    const auto* policy = svc_.policy();
+    return policy && policy->pinned(subject());
+  }
+
   OutcomeRecorder outcomeRecorder() const override {
     OciService* svc = &svc_;
     OciUpstream* upstream = target_.upstream;
@@ -68,6 +75,12 @@ class OciBlobOrigin final : public BlobOrigin {
   }
 
  private:
+  policy::Subject subject() const {
+    auto s = target_.subject();
+    s.digest = digest_;
+    return s;
+  }
+
   OciService& svc_;
   OciTarget target_;
   std::string digest_;

@@ -87,6 +87,16 @@ class ManifestRequest final : public http::RequestContext {
   void refresh() {
     std::string reference = path_.digest ? path_.digest->str() : path_.reference;
     auto& upstream = *target_.upstream;
+    if (svc_.policy() && !svc_.policy()->allowed(subject())) {
+      // Not to be fetched: what is cached (even expired) is still served.
+      if (stale_) {
+        staleDigest_ = stale_->digest;
+        stale_.reset();
+        serveDigest(staleDigest_, "stale");
+        return;
+      }
+      if (svc_.refuseIfUnlisted(ex_, subject())) return;
+    }
     if (!ManifestFetch::running(svc_, upstream, target_.repository, reference)) {
       auto gate = svc_.admit(upstream);
       if (gate != UpstreamGate::Allow && gate != UpstreamGate::Probe) {
@@ -161,10 +171,15 @@ class ManifestRequest final : public http::RequestContext {
   }
 
   void send(const std::string& digest, const StoredBytesPtr& m, const char* result) {
+    ex_.setLogField("digest", digest);
+    auto s = subject();
+    s.digest = digest;
+    // By tag, the digest is known only now: sha256:/@digest deny entries apply.
+    if (!path_.digest && svc_.refuseIfDenied(ex_, s)) return;
     ex_.setLogField("cache", result);
     svc_.metrics().add(std::string("hoard_cache_requests_total{kind=\"manifest\",result=\"") +
                        result + "\"}");
-    svc_.access().touch(digest);
+    svc_.access().touch(digest, svc_.pinManifest(s, m->bytes));
     const auto& mediaType = m->meta.mediaType;
     if (!acceptAdmits(joinedAccept(), mediaType)) {
       // hoard stores what the tag really points at; it does not convert.
@@ -180,6 +195,17 @@ class ManifestRequest final : public http::RequestContext {
     ex_.sendHead(200, std::move(headers), m->bytes.size());
     if (!ex_.isHead()) ex_.sendBody(m->bytes);
     ex_.finish();
+  }
+
+  // The request's subject before resolution: by tag, or by digest.
+  policy::Subject subject() const {
+    auto s = target_.subject();
+    if (path_.digest) {
+      s.digest = path_.digest->str();
+    } else {
+      s.version = path_.reference;
+    }
+    return s;
   }
 
   OciService& svc_;

@@ -1,5 +1,7 @@
 #include "daemon/oci/service.h"
 
+#include <nlohmann/json.hpp>
+
 #include "daemon/log.h"
 #include "daemon/oci/responses.h"
 #include "daemon/upstream_outcome.h"
@@ -36,6 +38,56 @@ http::Headers OciTarget::responseHeaders() const {
   auto h = registryHeaders();
   if (!ns.empty()) h.push_back({"OCI-Namespace", ns});
   return h;
+}
+
+policy::Subject OciTarget::subject() const {
+  policy::Subject s;
+  s.ecosystem = policy::Ecosystem::Oci;
+  s.name = registry + "/" + repository;
+  return s;
+}
+
+namespace {
+void respondPolicy(http::Exchange& ex, int status, std::string_view message) {
+  respondError(ex, status, ErrorCode::Denied, message);
+}
+}  // namespace
+
+bool OciService::refuseIfDenied(http::Exchange& ex, const policy::Subject& s) {
+  return policy::refuseIfDenied(policy(), metrics(), ex, s, respondPolicy);
+}
+
+bool OciService::refuseIfUnlisted(http::Exchange& ex, const policy::Subject& s) {
+  return policy::refuseIfUnlisted(policy(), metrics(), ex, s, respondPolicy);
+}
+
+bool OciService::pinManifest(const policy::Subject& s, std::string_view manifest) {
+  auto* p = policy();
+  if (!p || !p->pinned(s)) return false;
+  if (p->pinnedDigest(s.digest)) return true;  // its children are noted already
+  // Only the first pinned serve of a manifest parses it (per process).
+  std::vector<std::string> digests{s.digest};
+  auto j = nlohmann::json::parse(manifest, nullptr, false);
+  auto take = [&](const nlohmann::json& d) {
+    if (d.is_object() && d.contains("digest") && d["digest"].is_string()) {
+      if (auto parsed = Digest::parse(d["digest"].get<std::string>())) {
+        digests.push_back(parsed->str());
+      }
+    }
+  };
+  if (j.is_object()) {
+    if (j.contains("config")) take(j["config"]);
+    for (const char* list : {"layers", "manifests", "blobs"}) {
+      if (j.contains(list) && j[list].is_array()) {
+        for (const auto& d : j[list]) take(d);
+      }
+    }
+  }
+  p->notePinnedDigests(digests);
+  // Those already stored become pinned in the index now; the others when
+  // their fill commits (BlobOrigin::pinned()).
+  for (std::size_t i = 1; i < digests.size(); ++i) access().touch(digests[i], true);
+  return true;
 }
 
 UpstreamGate OciService::admit(OciUpstream& upstream) {
@@ -113,6 +165,23 @@ void OciService::handle(http::Exchange& ex) {
   target.clientName = path->name;
   target.repository = std::move(routed->repository);
   target.ns = ns;
+  {
+    const auto& regs = target.upstream->config.registries;
+    // The upstream's first registry name, not the client's ns: one registry
+    // reached under an alias (registry-1.docker.io for docker.io) must match
+    // the same deny, allow and pin entries.
+    target.registry = !regs.empty() ? regs.front()
+                      : !ns.empty() ? ns
+                                    : target.upstream->config.name;
+  }
+  // The gate comes before any cache lookup: cached content is refused too.
+  // A manifest by tag is checked again once its digest is known.
+  auto subject = target.subject();
+  if (path->endpoint == Endpoint::Manifest && !path->digest) subject.version = path->reference;
+  if ((path->endpoint == Endpoint::Manifest || path->endpoint == Endpoint::Blob) && path->digest) {
+    subject.digest = path->digest->str();
+  }
+  if (refuseIfDenied(ex, subject)) return;
   switch (path->endpoint) {
     case Endpoint::Manifest:
       handleManifest(*this, ex, *path, std::move(target));

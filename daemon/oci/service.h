@@ -21,6 +21,7 @@
 #include "daemon/oci/manifest_cache.h"
 #include "daemon/oci/reference.h"
 #include "daemon/oci/upstream_router.h"
+#include "daemon/policy/gate.h"
 #include "upstream/http_client.h"
 #include "upstream/oci_client.h"
 #include "upstream/upstream_health.h"
@@ -42,6 +43,13 @@ struct OciTarget {
   std::string clientName;  // as the client asked (may carry a routing prefix)
   std::string repository;  // as the upstream knows it
   std::string ns;          // the ?ns= value, if any
+  // The registry the upstream serves (its first registry name, else ns,
+  // else the upstream's name): policy subjects name images
+  // as oci:<registry>/<repository>.
+  std::string registry;
+
+  // The subject of a request about this repository (no tag, no digest).
+  policy::Subject subject() const;
 
   // registryHeaders() plus OCI-Namespace echoing the ns that chose the upstream.
   http::Headers responseHeaders() const;
@@ -66,6 +74,13 @@ class OciService {
   Metrics& metrics() { return *deps_.metrics; }
   FillRegistry& blobFills() { return *deps_.fills; }
   BlobServices blobServices() const { return deps_.blobServices(); }
+  policy::Policy* policy() const { return deps_.policy; }
+  // Deny/allow-list checks answering in OCI's format (DENIED); true = refused.
+  bool refuseIfDenied(http::Exchange& ex, const policy::Subject& s);
+  bool refuseIfUnlisted(http::Exchange& ex, const policy::Subject& s);
+  // Whether `s` is pinned; for a pinned manifest also pins what it names
+  // (config, layers, child manifests), which are later asked for by digest.
+  bool pinManifest(const policy::Subject& s, std::string_view manifest);
   ManifestCache& manifests() { return manifests_; }
   std::unordered_map<std::string, ManifestFetchPtr>& manifestFetches() { return manifestFetches_; }
 

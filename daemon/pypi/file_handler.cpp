@@ -29,7 +29,7 @@ void handleFile(PypiService& svc, http::Exchange& ex, const PypiPath& path,
       path.file.ends_with(".metadata") ? "text/plain; charset=utf-8" : "application/octet-stream";
   style.holdBelowBytes = kHoldBelowBytes;
   NamedFileServices services{svc.blobServices(), &svc.http(), &svc.documents(),
-                             svc.outcomeRecorder(upstream)};
+                             svc.outcomeRecorder(upstream), svc.requestPolicy(project, path.file)};
   auto source = [&svc, &upstream, project] {
     return pageSource(upstream, project, svc.outcomeRecorder(upstream));
   };

@@ -27,6 +27,7 @@ class PageRequest final : public DocumentRequest {
       return;
     }
     format_ = *format;
+    if (!project_.empty()) setPolicy(svc_.requestPolicy(project_), svc_.access());
     begin(pageKeys(upstream_, project_));
   }
 

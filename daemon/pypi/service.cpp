@@ -1,11 +1,29 @@
 #include "daemon/pypi/service.h"
 
+#include <nlohmann/json.hpp>
+
 namespace hoard::pypi {
 
 void respondPypiError(http::Exchange& ex, int status, std::string_view message,
                       http::Headers extra) {
   extra.push_back({"Content-Type", "text/plain; charset=utf-8"});
   ex.respond(status, std::move(extra), std::string(message) + "\n");
+}
+
+policy::RequestPolicy PypiService::requestPolicy(const std::string& normalizedProject,
+                                                 std::string_view file) const {
+  policy::RequestPolicy p;
+  p.policy = deps_.policy;
+  p.subject.ecosystem = policy::Ecosystem::Pypi;
+  p.subject.name = normalizedProject;
+  if (file.ends_with(".metadata")) file.remove_suffix(9);
+  p.subject.file = std::string(file);
+  p.refuse = [](http::Exchange& e, int status, std::string_view message) {
+    nlohmann::json j;
+    j["error"] = std::string(message);
+    e.respond(status, {{"Content-Type", "application/json"}}, j.dump() + "\n");
+  };
+  return p;
 }
 
 PypiService::PypiService(Deps deps, const std::vector<conf::UpstreamConfig>& upstreams,
@@ -49,12 +67,18 @@ void PypiService::handle(http::Exchange& ex, std::string_view rest) {
         ex.respond(301, {{"Location", to}, {"Content-Type", "text/plain"}}, to + "\n");
         return;
       }
+      // Before any cache lookup: a cached page is refused too.
+      const auto pol = requestPolicy(normalized);
+      if (policy::refuseIfDenied(pol.policy, *deps_.metrics, ex, pol.subject, pol.refuse)) return;
       handlePage(*this, ex, normalized, *default_);
       return;
     }
-    case PypiPath::Kind::File:
+    case PypiPath::Kind::File: {
+      const auto pol = requestPolicy(normalizeProject(path->project), path->file);
+      if (policy::refuseIfDenied(pol.policy, *deps_.metrics, ex, pol.subject, pol.refuse)) return;
       handleFile(*this, ex, *path, *default_);
       return;
+    }
   }
 }
 

@@ -22,6 +22,7 @@
 #include "daemon/front_upstream.h"
 #include "daemon/http/exchange.h"
 #include "daemon/metrics.h"
+#include "daemon/policy/gate.h"
 #include "daemon/pypi/names.h"
 #include "upstream/http_client.h"
 
@@ -42,6 +43,12 @@ class PypiService {
   OutcomeRecorder outcomeRecorder(FrontUpstream& upstream) {
     return hoard::outcomeRecorder(upstream, *deps_.metrics);
   }
+  // The policy subject of a page (pypi:<project>) or a file (pypi:<file>, its
+  // project; a PEP 658 .metadata counts as its distribution file), refused as
+  // JSON {"error": ...}.
+  policy::RequestPolicy requestPolicy(const std::string& normalizedProject,
+                                      std::string_view file = {}) const;
+  AccessTracker* access() const { return deps_.access; }
 
  private:
   Deps deps_;
