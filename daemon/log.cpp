@@ -36,4 +36,16 @@ void logMessage(LogLevel level, std::string_view message) {
   std::fflush(stderr);
 }
 
+void applyLogLevel(std::string_view configLevel) {
+  if (configLevel == "debug" || configLevel == "trace") {
+    setLogLevel(LogLevel::Debug);
+  } else if (configLevel == "warn") {
+    setLogLevel(LogLevel::Warn);
+  } else if (configLevel == "error") {
+    setLogLevel(LogLevel::Error);
+  } else {
+    setLogLevel(LogLevel::Info);
+  }
+}
+
 }  // namespace hoard

@@ -7,6 +7,8 @@ namespace hoard {
 
 enum class LogLevel { Debug, Info, Warn, Error };
 void setLogLevel(LogLevel level);
+// The config's log.level (trace and debug are one level; unknown: info).
+void applyLogLevel(std::string_view configLevel);
 void logMessage(LogLevel level, std::string_view message);
 inline void logInfo(std::string_view m) {
   logMessage(LogLevel::Info, m);

@@ -7,8 +7,11 @@
 
 #include "conf/defaults.h"
 #include "conf/loader.h"
+#include "daemon/cli/gc.h"
 #include "daemon/cli/hosts_toml.h"
 #include "daemon/cli/serve.h"
+#include "daemon/cli/verify.h"
+#include "daemon/cli/warm.h"
 
 namespace {
 
@@ -22,6 +25,14 @@ constexpr const char* kUsage =
     "  hosts-toml REGISTRY [--url URL]\n"
     "                       print the containerd hosts.toml that makes this hoard\n"
     "                       the mirror for REGISTRY (e.g. docker.io)\n"
+    "  warm [--url URL] [--platform OS/ARCH] [--jobs N] [-r FILE] TARGET...\n"
+    "                       pre-fetch image:REF npm:NAME@RANGE pypi:NAME==VER\n"
+    "                       go:MODULE@VER into a running hoard (hoard warm --help)\n"
+    "  verify (--store DIR | --url URL) [--repair] [--rate MB] [--json]\n"
+    "                       re-hash stored objects against their digests; --repair\n"
+    "                       quarantines bad files (hoard verify --help)\n"
+    "  gc (--store DIR | --url URL) [--grace SECONDS] [--json]\n"
+    "                       remove index entries without files and orphan files\n"
     "  --help, --version\n";
 
 int usageError(const std::string& message) {
@@ -83,6 +94,27 @@ int main(int argc, char** argv) {
     if (url.empty()) url = "http://" + hoard::conf::defaultConfig().server.listen;
     std::fputs(hoard::cli::hostsToml(registry, url).c_str(), stdout);
     return 0;
+  }
+  if (cmd == "verify" || cmd == "gc") {
+    std::vector<std::string_view> rest(args.begin() + 1, args.end());
+    if (!rest.empty() && (rest[0] == "--help" || rest[0] == "-h")) {
+      std::printf("usage:\n%s", cmd == "gc" ? hoard::cli::kGcUsage : hoard::cli::kVerifyUsage);
+      return 0;
+    }
+    return cmd == "gc" ? hoard::cli::gcCommand(rest) : hoard::cli::verifyCommand(rest);
+  }
+  if (cmd == "warm") {
+    std::vector<std::string_view> rest(args.begin() + 1, args.end());
+    if (!rest.empty() && (rest[0] == "--help" || rest[0] == "-h")) {
+      std::fputs(hoard::cli::kWarmUsage, stdout);
+      return 0;
+    }
+    auto options = hoard::cli::parseWarmArgs(rest);
+    if (!options) {
+      std::fprintf(stderr, "hoard %s\n\n%s", options.error().c_str(), hoard::cli::kWarmUsage);
+      return 2;
+    }
+    return hoard::cli::warm(*options);
   }
   return usageError("unknown command " + std::string(cmd));
 }

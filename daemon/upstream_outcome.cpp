@@ -8,6 +8,13 @@ void recordUpstreamOutcome(UpstreamHealth& h, Metrics& metrics, const std::strin
                            long status, FetchError error, std::string_view retryAfter) {
   if (error == FetchError::Aborted) return;  // we cancelled it; says nothing about the upstream
   const std::string label = "{upstream=\"" + name + "\"}";
+  // Refreshed on every outcome, so the gauge shows the state the last call left.
+  struct BreakerGauge {
+    UpstreamHealth& health;
+    Metrics& metrics;
+    std::string series;
+    ~BreakerGauge() { metrics.set(series, health.admitWouldAllow() ? 0 : 1); }
+  } gauge{h, metrics, "hoard_upstream_breaker_open" + label};
   if (error != FetchError::None || status >= 500) {
     bool wasClosed = h.admitWouldAllow();
     h.recordFailure();

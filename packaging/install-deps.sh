@@ -18,6 +18,8 @@ packages=(
   golang-go golang-golang-x-mod-dev golang-golang-x-sync-dev golang-github-google-uuid-dev
   golang-github-burntsushi-toml-dev golang-github-masterminds-semver-dev golang-github-pkg-errors-dev
   golang-github-davecgh-go-spew-dev golang-github-pmezard-go-difflib-dev
+  # promtool checks /metrics (tests/integration/test_metrics.py)
+  prometheus
   # benchmark peers
   nginx-light wrk
 )

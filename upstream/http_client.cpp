@@ -269,7 +269,8 @@ struct HttpClient::SocketCtx {
   uv_poll_t poll;
 };
 
-HttpClient::HttpClient(uv_loop_t* loop, HttpClientOptions options) : loop_(loop) {
+HttpClient::HttpClient(uv_loop_t* loop, HttpClientOptions options)
+    : loop_(loop), onTransferDone_(std::move(options.onTransferDone)) {
   globalInitOnce();
   uv_timer_init(loop_, &timer_);
   timer_.data = this;
@@ -535,6 +536,7 @@ bool HttpClient::processDone() {
 
 void HttpClient::finish(const TransferPtr& t, int curlCode) {
   transfers_.erase(t.get());
+  if (!t->cancelled_) reportTiming(t->easy_, curlCode == CURLE_OK);
   removeFromMulti(*t);
   if (t->cancelled_) return;
   auto rc = static_cast<CURLcode>(curlCode);
@@ -551,6 +553,19 @@ void HttpClient::finish(const TransferPtr& t, int curlCode) {
     result = mapCurlError(rc, t->errbuf_);
   }
   deliverComplete(*t, result);
+}
+
+void HttpClient::reportTiming(void* easy, bool ok) {
+  if (!onTransferDone_) return;
+  curl_off_t firstByteUs = 0;
+  curl_off_t totalUs = 0;
+  curl_easy_getinfo(static_cast<CURL*>(easy), CURLINFO_STARTTRANSFER_TIME_T, &firstByteUs);
+  curl_easy_getinfo(static_cast<CURL*>(easy), CURLINFO_TOTAL_TIME_T, &totalUs);
+  TransferTiming timing;
+  timing.firstByteSeconds = static_cast<double>(firstByteUs) / 1e6;
+  timing.totalSeconds = static_cast<double>(totalUs) / 1e6;
+  timing.ok = ok;
+  onTransferDone_(timing);
 }
 
 void HttpClient::deliverComplete(Transfer& t, const FetchResult& result) {

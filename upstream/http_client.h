@@ -87,9 +87,19 @@ struct HttpCallbacks {
   std::function<void(const FetchResult&)> onComplete;
 };
 
+// Timings of one finished upstream transfer (not reported for cancelled ones).
+struct TransferTiming {
+  double firstByteSeconds = 0;  // start to the first response byte (0 if none arrived)
+  double totalSeconds = 0;      // start to the end, pauses for slow clients included
+  bool ok = false;              // completed without a transport error
+};
+
 struct HttpClientOptions {
   long maxHostConnections = 16;  // CURLMOPT_MAX_HOST_CONNECTIONS; 0 = unlimited
   long maxTotalConnections = 0;  // CURLMOPT_MAX_TOTAL_CONNECTIONS; 0 = unlimited
+  // Called on the loop as each transfer finishes (metrics). Must not call
+  // back into the client.
+  std::function<void(const TransferTiming&)> onTransferDone;
 };
 
 class Transfer;  // one in-flight request; internal to http_client.cpp
@@ -163,6 +173,7 @@ class HttpClient {
   void resumeTransfer(Transfer& t);
   void deliverComplete(Transfer& t, const FetchResult& result);
   void armKick();
+  void reportTiming(void* easy, bool ok);
   void onKick();
   void onIdleTick();
   void teardown();
@@ -170,6 +181,7 @@ class HttpClient {
   void onUvHandleClosed();
 
   uv_loop_t* loop_;
+  std::function<void(const TransferTiming&)> onTransferDone_;
   void* multi_ = nullptr;  // CURLM*
   uv_timer_t timer_{};     // curl's timeout
   uv_timer_t kick_{};      // deferred work: resumes, start failures

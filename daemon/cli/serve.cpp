@@ -31,6 +31,7 @@ bool writeReadyFile(const std::string& path, const std::string& address) {
 struct Signals {
   uv_signal_t term{};
   uv_signal_t intr{};
+  uv_signal_t hup{};
 };
 
 }  // namespace
@@ -50,9 +51,7 @@ int serve(const ServeOptions& options) {
     std::fprintf(stderr, "hoard: %s\n", config.error().c_str());
     return 2;
   }
-  if (config->log.level == "debug" || config->log.level == "trace") setLogLevel(LogLevel::Debug);
-  if (config->log.level == "warn") setLogLevel(LogLevel::Warn);
-  if (config->log.level == "error") setLogLevel(LogLevel::Error);
+  applyLogLevel(config->log.level);
 
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -82,6 +81,13 @@ int serve(const ServeOptions& options) {
   uv_signal_init(&loop, &signals.intr);
   uv_signal_start(&signals.term, onSignal, SIGTERM);
   uv_signal_start(&signals.intr, onSignal, SIGINT);
+  // SIGHUP reloads (deny/allow-lists; see App::reload) without touching
+  // connections. Unref'd: it never keeps a draining hoard alive.
+  signals.hup.data = app.get();
+  uv_signal_init(&loop, &signals.hup);
+  uv_signal_start(
+      &signals.hup, [](uv_signal_t* s, int) { static_cast<App*>(s->data)->reload(); }, SIGHUP);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&signals.hup));
 
   uv_run(&loop, UV_RUN_DEFAULT);
   logInfo("hoard stopped");

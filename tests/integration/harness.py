@@ -598,6 +598,14 @@ class Hoard:
         self.store = store or os.path.join(self.dir, "store")
         self.upstreams = upstreams
         self.config_path = os.path.join(self.dir, "hoard.yaml")
+        self.write_config(upstreams, extra)
+        self.proc = None
+        self.addr = None
+        self.runs = 0
+
+    def write_config(self, upstreams, extra=None):
+        """(Re)writes the config file, atomically (a reload never reads half a file)."""
+        self.upstreams = upstreams
         lines = ["listen: 127.0.0.1:0", "store: { path: %s }" % _yaml_scalar(self.store), "upstreams:"]
         for u in upstreams:
             first = True
@@ -606,11 +614,13 @@ class Hoard:
                 first = False
         for k, v in (extra or {}).items():
             lines.append("%s: %s" % (k, _yaml_scalar(v)))
-        with open(self.config_path, "w") as f:
+        tmp = self.config_path + ".tmp"
+        with open(tmp, "w") as f:
             f.write("\n".join(lines) + "\n")
-        self.proc = None
-        self.addr = None
-        self.runs = 0
+        os.replace(tmp, self.config_path)
+
+    def sighup(self):
+        self.proc.proc.send_signal(signal.SIGHUP)
 
     def start(self, timeout=30):
         if not os.path.exists(HOARD_BIN):

@@ -33,7 +33,7 @@ class Health(HoardTestCase):
             self.assertTrue(r.header("content-type").startswith("text/plain; version=0.0.4"))
             text = r.body.decode()
             self.assertIn("# TYPE hoard_store_bytes gauge", text)
-            self.assertIn('hoard_http_requests_total{status="200"}', text)
+            self.assertIn('hoard_http_requests_total{ecosystem="other",method="GET",code="2xx",cache="none"}', text)
 
 
 if __name__ == "__main__":
