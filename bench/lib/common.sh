@@ -157,14 +157,21 @@ fixture_count() {
 # they are not measured). On failure the build log is kept as build-bench/bench/LOG_NAME, the
 # first errors are shown, "CONSEQUENCE" ends the message, and the status is 1: the caller decides
 # whether the run goes on without hoard.
+# build_hoard LOGNAME HINT [TARGET...]: Release hoard into build-bench/, plus bench-only TARGETs
+# (built with HOARD_BUILD_BENCH=ON); 1, keeping the log as build-bench/bench/LOGNAME, if it fails.
 build_hoard() {
-  log "building hoard (Release) into build-bench/"
-  if cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DHOARD_BUILD_TESTS=OFF >"$WORK/build.log" 2>&1 &&
-    cmake --build "$BUILD" --target hoard -j"$(nproc)" >>"$WORK/build.log" 2>&1; then
+  local logname=$1 hint=$2
+  shift 2
+  local bench_targets=OFF
+  [[ $# -gt 0 ]] && bench_targets=ON
+  log "building hoard${*:+ and $*} (Release) into build-bench/"
+  if cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DHOARD_BUILD_TESTS=OFF \
+    -DHOARD_BUILD_BENCH="$bench_targets" >"$WORK/build.log" 2>&1 &&
+    cmake --build "$BUILD" --target hoard "$@" -j"$(nproc)" >>"$WORK/build.log" 2>&1; then
     return 0
   fi
-  mkdir -p "$BUILD/bench" && cp "$WORK/build.log" "$BUILD/bench/$1"
-  log "hoard build FAILED (log: build-bench/bench/$1); $2"
+  mkdir -p "$BUILD/bench" && cp "$WORK/build.log" "$BUILD/bench/$logname"
+  log "hoard build FAILED (log: build-bench/bench/$logname); $hint"
   grep -m5 -E 'error|Error' "$WORK/build.log" >&2 || true
   return 1
 }

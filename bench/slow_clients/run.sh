@@ -63,14 +63,7 @@ fi
 
 # ---------------------------------------------------------------- build
 if [[ $NO_BUILD == 0 ]]; then
-  log "building hoard and hoard_bench_store_fill (Release) into build-bench/"
-  if ! { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DHOARD_BUILD_TESTS=OFF -DHOARD_BUILD_BENCH=ON &&
-    cmake --build "$BUILD" --target hoard hoard_bench_store_fill -j"$(nproc)"; } >"$WORK/build.log" 2>&1; then
-    mkdir -p "$BUILD/bench" && cp "$WORK/build.log" "$BUILD/bench/slow_clients-build.log"
-    log "build FAILED (log: build-bench/bench/slow_clients-build.log)"
-    grep -m5 -E 'error|Error' "$WORK/build.log" >&2 || true
-    exit 1
-  fi
+  build_hoard slow_clients-build.log "see the log" hoard_bench_store_fill || exit 1
 fi
 [[ -x $HOARD && -x $FILL ]] || { log "no $HOARD or $FILL (run without --no-build)"; exit 1; }
 
