@@ -317,7 +317,7 @@ class BlobResponse final : public http::RequestContext {
         sent_ += n;
         continue;
       }
-      const std::uint64_t queued = ex_.queuedBytes();
+      const std::uint64_t queued = queuedMemory();
       if (queued >= kPassThroughQueue) break;
       slice = fill_->read(sent_, std::min(avail - sent_, kPassThroughQueue - queued));
       if (slice.memory.empty()) {
@@ -347,6 +347,17 @@ class BlobResponse final : public http::RequestContext {
     }
     cursor_.advance(sent_);
     return true;
+  }
+
+  // Fill memory copied into the exchange and not sent yet: the budget that
+  // bounds this reader's copies. File ranges (the bytes still on disk, all
+  // queued before the first memory copy) cost no memory and do not count, so
+  // a slow client's file backlog at the switch does not stop the copies (the
+  // producer, paused until this reader moves on, would send no Progress).
+  std::uint64_t queuedMemory() const {
+    const std::uint64_t memoryFrom = std::max(first_, fill_->diskBytes());
+    const std::uint64_t copied = sent_ > memoryFrom ? sent_ - memoryFrom : 0;
+    return std::min(ex_.queuedBytes(), copied);
   }
 
   BlobServices svc_;

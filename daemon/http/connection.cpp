@@ -420,6 +420,9 @@ void Connection::onJobDone(int status) {
   }
   const SendRangeResult r = jobResult_;
   exchange_.bodyWritten_ += exchange_.out_.consumeFile(r.sent);
+  // A queue of file ranges alone drains here, not in flush(): the handler
+  // waiting in onDrained must hear of it, or it waits forever.
+  if (r.sent > 0) exchange_.noteProgress();
   if (r.error == 0) {
     flush();
     updatePoll();

@@ -318,6 +318,34 @@ TEST_CASE("streamed body driven by onDrained backpressure") {
   CHECK(maxQueued < 4 * 1024 * 1024);
 }
 
+TEST_CASE("onDrained fires when a queue of file ranges alone drains") {
+  // A handler that queued only sendFile ranges and waits in onDrained for
+  // more (the ENOSPC pass-through reader) must be woken when they are sent.
+  const std::string contents = randomBytes(3 * 1024 * 1024, 11);
+  TempFile file(contents);
+  std::atomic<int> drainedCalls{0};
+  TestServer srv(fastLimits(), [&](Exchange& ex) {
+    ex.sendHead(200, {}, contents.size() + 5);
+    ex.sendFile(file.fd, 0, contents.size());
+    Exchange* e = &ex;
+    ex.setOnDrained([e, &drainedCalls, done = false]() mutable {
+      ++drainedCalls;
+      if (done || e->queuedBytes() > 0) return;
+      done = true;
+      e->sendBody("tail!");
+      e->finish();
+    });
+  });
+  Client c(srv.port(), 64 * 1024);  // a slow-ish reader, so the file goes out in several jobs
+  REQUIRE(c.send(get("/")));
+  Response r = c.read();
+  REQUIRE(r.complete);
+  REQUIRE(r.body.size() == contents.size() + 5);
+  CHECK(r.body.substr(contents.size()) == "tail!");
+  CHECK(r.body.compare(0, contents.size(), contents) == 0);
+  CHECK(drainedCalls > 0);
+}
+
 TEST_CASE("abort mid-body: the client sees EOF before Content-Length is satisfied") {
   std::atomic<int> destroyed{0};
   std::vector<ExchangeLog> logs;
