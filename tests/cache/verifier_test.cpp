@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "cache/read_pacer.h"
+#include "cache/store_fixture.h"
 #include "cache/store_test_util.h"
 
 using hoard::BlobMeta;
@@ -19,31 +20,13 @@ using hoard::VerifyOptions;
 using hoard::VerifyOutcome;
 using hoard::VerifyReport;
 namespace fs = std::filesystem;
+using hoard::test::digestOf;
+using hoard::test::indexed;
+using hoard::test::IndexKind;
+using hoard::test::openStore;
+using hoard::test::put;
 
 namespace {
-
-enum class IndexKind { Memory, RocksDb };
-
-BlobStorePtr openStore(const std::string& root, IndexKind kind) {
-  auto store = kind == IndexKind::Memory ? hoard::openBlobStore(root, hoard::makeMemoryIndex())
-                                         : hoard::openDiskBlobStore(root);
-  REQUIRE(store);
-  REQUIRE((*store)->recover());
-  return std::move(*store);
-}
-
-Digest digestOf(std::string_view bytes) {
-  return *Digest::parse("sha256:" + hoard::sha256Hex(bytes));
-}
-
-Digest put(BlobStore& store, std::string_view bytes) {
-  auto tmp = store.createTemp();
-  REQUIRE(tmp);
-  REQUIRE(hoard::test::writeAll(tmp->fd, bytes));
-  auto d = digestOf(bytes);
-  REQUIRE(store.commit(std::move(*tmp), d, BlobMeta{bytes.size(), "application/x-test", 5, 5}));
-  return d;
-}
 
 std::string readFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -72,12 +55,6 @@ std::vector<std::string> quarantined(const std::string& root) {
   }
   std::sort(out.begin(), out.end());
   return out;
-}
-
-bool indexed(BlobStore& store, const Digest& d) {
-  auto e = store.index().getBlob(d.str());
-  REQUIRE(e);
-  return e->has_value();
 }
 
 const hoard::VerifyFinding* findingFor(const VerifyReport& r, const std::string& subject) {
