@@ -24,6 +24,19 @@ void OutputQueue::pushBorrowed(const std::string* data, bool body) {
 void OutputQueue::pushFile(int fd, std::uint64_t offset, std::uint64_t length, bool body) {
   if (length == 0) return;
   bytes_ += length;
+  // A range that continues the last one extends it: a reader following a
+  // fill queues each newly written piece, and one sendfile job then takes
+  // everything that arrived while the previous job ran. Extending the range
+  // a job is sending is safe: the job copied its offset and length, and
+  // consumeFile() leaves the rest queued.
+  if (head_ < items_.size()) {
+    Item& last = items_.back();
+    if (last.isFile() && last.fd == fd && last.body == body &&
+        last.fileOffset + last.fileRemaining == offset) {
+      last.fileRemaining += length;
+      return;
+    }
+  }
   Item& it = items_.emplace_back();
   it.fd = fd;
   it.fileOffset = offset;
