@@ -12,6 +12,11 @@
 //              all connections connect, wait on one barrier, then each does exactly one GET;
 //              reports wall time (barrier -> last body byte), time to first byte, and checks
 //              every body's sha256 when --sha256 is given.
+//              --expect FILE instead compares every body byte for byte with FILE (the
+//              original blob, mapped before the clock starts): the same check as its sha256,
+//              at a fraction of the CPU. The clients share the machine with the servers, and
+//              hashing 8 x 512 MiB while reading costs more CPU than the servers under test
+//              spend: the wall time would then measure the client.
 // Every response must be 200 with a Content-Length (equal to -l when given) and a body that
 // arrives whole; anything else counts as an error and makes the exit status 1.
 //
@@ -20,7 +25,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -49,6 +57,9 @@ struct Options {
   double seconds = 10;
   bool once = false;
   std::string sha256;  // lower-case hex, once mode only
+  std::string expectFile;  // once mode: bodies must equal this file
+  const char* expect = nullptr;  // its bytes (mapped)
+  size_t expectSize = 0;
   long long expectLength = -1;
   size_t bufSize = 1 << 20;
 };
@@ -61,6 +72,7 @@ struct Result {
   double done = 0;  // once mode: seconds from barrier to last body byte
   bool shaOk = false;
   std::string shaHex;
+  bool sameBytes = true;  // --expect: every byte so far equals the file's
 };
 
 double secondsSince(Clock::time_point t0) {
@@ -180,6 +192,13 @@ void runConnection(const Options& o, Result& r, Barrier& start, const Clock::tim
       break;
     }
     if (md && already) EVP_DigestUpdate(md, head.data() + headEnd + 4, already);
+    unsigned long long offset = 0;  // body bytes so far
+    auto compare = [&](const char* p, size_t n) {
+      if (!o.expect) return;
+      if (offset + n > o.expectSize || std::memcmp(p, o.expect + offset, n) != 0) r.sameBytes = false;
+    };
+    compare(head.data() + headEnd + 4, already);
+    offset += already;
     r.bytes += already;
     unsigned long long remaining = static_cast<unsigned long long>(length) - already;
     bool cut = false;
@@ -192,6 +211,8 @@ void runConnection(const Options& o, Result& r, Barrier& start, const Clock::tim
         break;
       }
       if (md) EVP_DigestUpdate(md, buf.data(), static_cast<size_t>(n));
+      compare(buf.data(), static_cast<size_t>(n));
+      offset += static_cast<unsigned long long>(n);
       r.bytes += static_cast<unsigned long long>(n);
       remaining -= static_cast<unsigned long long>(n);
       if (!o.once && Clock::now() >= deadline) {
@@ -205,6 +226,10 @@ void runConnection(const Options& o, Result& r, Barrier& start, const Clock::tim
       break;
     }
     if (remaining == 0) r.responses++;
+    if (o.expect && remaining == 0 && (offset != o.expectSize || !r.sameBytes)) {
+      std::fprintf(stderr, "blobget: body differs from %s\n", o.expectFile.c_str());
+      r.sameBytes = false;
+    }
     if (o.once) {
       r.done = secondsSince(t0);
       break;
@@ -232,7 +257,7 @@ void runConnection(const Options& o, Result& r, Barrier& start, const Clock::tim
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: blobget -p PORT -u PATH [-H HOST] [-c CONNS] [-d SECONDS] [-l LENGTH]\n"
-               "               [-b BUFBYTES] [--once [--sha256 HEX]]\n");
+               "               [-b BUFBYTES] [--once [--sha256 HEX | --expect FILE]]\n");
   std::exit(2);
 }
 
@@ -264,11 +289,32 @@ int main(int argc, char** argv) {
       o.once = true;
     else if (a == "--sha256")
       o.sha256 = next();
+    else if (a == "--expect")
+      o.expectFile = next();
     else
       usage();
   }
   if (o.port <= 0 || o.path.empty() || o.conns <= 0 || o.bufSize < 4096) usage();
   if (o.sha256.rfind("sha256:", 0) == 0) o.sha256.erase(0, 7);
+  if (!o.expectFile.empty()) {
+    if (!o.once || !o.sha256.empty()) usage();
+    int fd = open(o.expectFile.c_str(), O_RDONLY);
+    struct stat st {};
+    if (fd < 0 || fstat(fd, &st) != 0) {
+      std::fprintf(stderr, "blobget: %s: %s\n", o.expectFile.c_str(), std::strerror(errno));
+      return 2;
+    }
+    o.expectSize = static_cast<size_t>(st.st_size);
+    // Mapped and faulted in before the clock starts.
+    void* p = o.expectSize == 0 ? nullptr
+                                : mmap(nullptr, o.expectSize, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+      std::fprintf(stderr, "blobget: mmap %s: %s\n", o.expectFile.c_str(), std::strerror(errno));
+      return 2;
+    }
+    o.expect = static_cast<const char*>(p);
+  }
 
   std::vector<Result> results(static_cast<size_t>(o.conns));
   Clock::time_point t0;
@@ -298,20 +344,22 @@ int main(int argc, char** argv) {
     ttfbMax = std::max(ttfbMax, r.ttfb);
     doneMin = std::min(doneMin, r.done);
     doneMax = std::max(doneMax, r.done);
-    shaGood += r.shaOk ? 1 : 0;
+    shaGood += (o.expect ? r.responses == 1 && r.sameBytes : r.shaOk) ? 1 : 0;
   }
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   if (o.once) {
-    bool shaAll = o.sha256.empty() || shaGood == o.conns;
+    const bool checked = !o.sha256.empty() || o.expect;
+    bool shaAll = !checked || shaGood == o.conns;
     std::printf(
         "mode=once conns=%d responses=%llu errors=%llu bytes=%llu wall_s=%.3f "
-        "first_done_s=%.3f ttfb_min_s=%.4f ttfb_max_s=%.4f sha256_ok=%d/%d "
+        "first_done_s=%.3f ttfb_min_s=%.4f ttfb_max_s=%.4f body_ok=%d/%d body_check=%s "
         "client_cpu_s=%.2f\n",
         o.conns, sum.responses, sum.errors, sum.bytes, doneMax, doneMin, ttfbMin, ttfbMax,
-        o.sha256.empty() ? 0 : shaGood, o.sha256.empty() ? 0 : o.conns, cpu);
+        checked ? shaGood : 0, checked ? o.conns : 0,
+        o.expect ? "file" : (o.sha256.empty() ? "none" : "sha256"), cpu);
     return sum.errors == 0 && shaAll && sum.responses == static_cast<unsigned long long>(o.conns)
                ? 0
                : 1;

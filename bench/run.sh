@@ -8,9 +8,10 @@
 #   2. warm manifest GET by tag req/s, c=50, containerd's Accept header (wrk)
 #   3. warm manifest HEAD by tag req/s, c=50 (bench/reqload: wrk 4.1 cannot do HEAD)
 #   4. cold GET of one 512 MiB blob: 1 client alone, then 8 clients at once on a fresh cache:
-#      wall time, upstream GETs (from the upstream's access log), every body's sha256 checked
+#      wall time, upstream GETs (from the upstream's access log), every body compared byte for byte
+#      with the blob's file; then the same GETs again on the warm server (and on nginx): the floor
 #   5. the same with a bandwidth-limited upstream: hoard and the distribution proxy reach the
-#      upstream through bench/throttle.py (one shared 100 MiB/s link), a 256 MiB blob
+#      upstream through bench/throttle.py (one shared 100 MiB/s link), the same 512 MiB blob size
 #   6. hoard only (issue 3): p50/p99 of a warm tag resolve (HEAD by tag, c=10) with manifest_ttl 1s,
 #      upstream up (TTL expires every second: HEAD revalidation) vs upstream stopped (served stale)
 # and writes bench/RESULTS.md (figures, ratios vs nginx, machine, date, the command).
@@ -53,13 +54,13 @@ if [[ $QUICK == 1 ]]; then
   ROUNDS=1 BLOB_SECS=2 WRK_SECS=2 RL_GET_SECS=0 BIG_MIB=128 COLD_REPS=1 THR_MIB=64 STALE_SECS=2
   OUT=${OUT:-$ROOT/build-bench/RESULTS-quick.md}
 else
-  ROUNDS=3 BLOB_SECS=4 WRK_SECS=4 RL_GET_SECS=2 BIG_MIB=512 COLD_REPS=3 THR_MIB=256 STALE_SECS=5
+  ROUNDS=3 BLOB_SECS=4 WRK_SECS=4 RL_GET_SECS=2 BIG_MIB=512 COLD_REPS=3 THR_MIB=512 STALE_SECS=5
   OUT=${OUT:-$ROOT/bench/RESULTS.md}
 fi
 WARM_MIB=64
 BLOB_CONNS=4 WRK_CONNS=50 WRK_THREADS=2 COLD_CONNS=8
-# Throttled cold phase: the upstream link's rate (all connections together), MiB/s. 256 MiB (not
-# 512) keeps the distribution proxy's 9 upstream fetches of it to ~25 s per trial.
+# Throttled cold phase: the upstream link's rate (all connections together), MiB/s. The blob is
+# the issue's 512 MiB: the distribution proxy's 9 upstream fetches of it take ~46 s per trial.
 THR_RATE_MIB=100
 # Stale phase (issue 3): connections of the tag-resolve load, hoard's tag TTL there.
 STALE_CONNS=10 STALE_TTL=1s
@@ -455,11 +456,15 @@ done
 # line when a request *ends*: a proxy may still be fetching after its clients are done (the
 # distribution proxy does), so the trial's server is stopped and the log left to go quiet before
 # counting; a fetch cut short by the stop still counts (it was a GET). up_bytes sums their bodies.
-count_upstream() {  # count_upstream FROM_LINE METHOD HEX
-  tail -n +"$(($1 + 1))" "$UP_LOG" | grep -c "\"$2 /v2/$REPO/blobs/sha256:$3" || true
+upstream_lines() {  # upstream_lines FROM_LINE [TO_LINE]: the upstream log after FROM_LINE (up to TO_LINE)
+  if [[ -z ${2:-} ]]; then tail -n +"$(($1 + 1))" "$UP_LOG"
+  elif (($2 > $1)); then sed -n "$(($1 + 1)),$2p" "$UP_LOG"; fi
 }
-upstream_bytes() {  # upstream_bytes FROM_LINE HEX: body bytes of those GETs
-  tail -n +"$(($1 + 1))" "$UP_LOG" | grep "\"GET /v2/$REPO/blobs/sha256:$2" |
+count_upstream() {  # count_upstream FROM_LINE METHOD HEX [TO_LINE]
+  upstream_lines "$1" "${4:-}" | grep -c "\"$2 /v2/$REPO/blobs/sha256:$3" || true
+}
+upstream_bytes() {  # upstream_bytes FROM_LINE HEX [TO_LINE]: body bytes of those GETs
+  upstream_lines "$1" "${3:-}" | grep "\"GET /v2/$REPO/blobs/sha256:$2" |
     awk '{ for (i = 1; i < NF; i++) if ($i ~ /HTTP\/1\.[01]"$/) { t += $(i + 2); break } } END { printf "%.0f\n", t }'
 }
 wait_log_quiet() {  # until the upstream log has not grown for 1 s (at most 20 s)
@@ -471,9 +476,21 @@ wait_log_quiet() {  # until the upstream log has not grown for 1 s (at most 20 s
     sleep 1
   done
 }
+# warm_once SERVER CONNS REP PATH FILE MIB: CONNS clients at once GET a blob the server already
+# holds (blobget --once, bodies compared with FILE); result key warm<CONNS>_r<REP>_<SERVER>.
+warm_once() {
+  local s=$1 n=$2 rep=$3 cpu0 line
+  cpu0=$(cpu_secs "${PID[$s]}")
+  line=$(timeout 300 "$BLOBGET" -p "${PORT[$s]}" -u "$4" -c "$n" --once --expect "$5" \
+    -l $(($6 << 20)) 2>>"$WORK/warm-once.err" || true)
+  line="${line:-mode=once errors=no-output} server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")")"
+  log "  warm $s x$n #$rep: $line"
+  put "warm${n}_r${rep}_$s" "$line"
+}
 cold_trial() {  # cold_trial SERVER CONNS REP [t]: "t" = through the throttled link, THR blob
   local s=$1 n=$2 rep=$3 t=${4:-} dir from line cpu0 base stats url=$UP path=$BIG_PATH hex=$BIG_HEX mib=$BIG_MIB
-  if [[ $t == t ]]; then url=$UP_THR path=$THR_PATH hex=$THR_HEX mib=$THR_MIB; fi
+  local file=$C/big.bin
+  if [[ $t == t ]]; then url=$UP_THR path=$THR_PATH hex=$THR_HEX mib=$THR_MIB file=$C/thr.bin; fi
   dir=$s-cold$t$n-r$rep
   rm -rf "$WORK/$s-cold"*/store  # earlier trials' caches: keep disk and page cache small, keep logs
   if [[ $s == hoard ]]; then
@@ -487,14 +504,27 @@ cold_trial() {  # cold_trial SERVER CONNS REP [t]: "t" = through the throttled l
   wait_log_quiet
   from=$(wc -l <"$UP_LOG")
   cpu0=$(cpu_secs "${PID[$s]}")
-  line=$(timeout 300 "$BLOBGET" -p "${PORT[$s]}" -u "$path" -c "$n" --once --sha256 "$hex" \
+  line=$(timeout 300 "$BLOBGET" -p "${PORT[$s]}" -u "$path" -c "$n" --once --expect "$file" \
     -l $((mib << 20)) 2>"$WORK/$dir.err" || true)
   sleep 0.5
   stats="server_cpu_s=$(cpu_delta "$cpu0" "$(cpu_secs "${PID[$s]}")") server_rss_mib=$(peak_rss_mib "${PID[$s]}")"
+  # The same GETs again, now that the server holds the blob: what delivering these bytes to these
+  # clients costs on this machine with no upstream in the way (the floor of the cold figure). Once
+  # the upstream log is quiet (a proxy may still be fetching for the cold GETs), so the cold GETs
+  # are counted up to `mid` and whatever the warm ones cause upstream after it.
+  local mid=""
+  if [[ -z $t ]]; then
+    wait_log_quiet
+    mid=$(wc -l <"$UP_LOG")
+    warm_once "$s" "$n" "$rep" "$path" "$file" "$mib"
+  fi
   stop_pids "${PID[$s]}"
   wait_log_quiet
-  line="${line:-mode=once errors=no-output} up_get=$(count_upstream "$from" GET "$hex") up_head=$(count_upstream "$from" HEAD "$hex")"
-  line+=" up_bytes=$(upstream_bytes "$from" "$hex") $stats"
+  if [[ -n $mid ]]; then
+    put "warm${n}_up_r${rep}_$s" "up_get=$(count_upstream "$mid" GET "$hex") up_head=$(count_upstream "$mid" HEAD "$hex")"
+  fi
+  line="${line:-mode=once errors=no-output} up_get=$(count_upstream "$from" GET "$hex" "$mid") up_head=$(count_upstream "$from" HEAD "$hex" "$mid")"
+  line+=" up_bytes=$(upstream_bytes "$from" "$hex" "$mid") $stats"
   log "  cold$t $s x$n #$rep: $line"
   put "cold$t${n}_r${rep}_$s" "$line"
   [[ -s $WORK/$dir.err ]] && put "cold${t}_err_${n}_r${rep}_$s" "$(sort "$WORK/$dir.err" | uniq -c | head -c 400 | tr '\n' ' ')"
@@ -506,7 +536,11 @@ done
 for ((rep = 1; rep <= COLD_REPS; rep++)); do
   log "cold ${BIG_MIB} MiB blob, trial $rep/$COLD_REPS: 1 client alone, then $COLD_CONNS at once, fresh cache each"
   for s in "${SERVERS[@]}"; do
-    [[ $s == nginx ]] && continue
+    if [[ $s == nginx ]]; then  # nothing to fill: its warm figures are the delivery floor
+      warm_once nginx 1 "$rep" "$BIG_PATH" "$C/big.bin" "$BIG_MIB"
+      warm_once nginx "$COLD_CONNS" "$rep" "$BIG_PATH" "$C/big.bin" "$BIG_MIB"
+      continue
+    fi
     cold_trial "$s" 1 "$rep"
     cold_trial "$s" "$COLD_CONNS" "$rep"
   done
@@ -621,5 +655,7 @@ put warm_mib "$WARM_MIB"
 put manifest_len "$MANIFEST_LEN"
 
 mkdir -p "$(dirname "$OUT")"
+# The raw figures, kept next to the build so the report can be re-rendered (report.py ENV OUT).
+cp "$RES" "$BUILD/bench/$(basename "$OUT" .md).env"
 "$PY" "$ROOT/bench/report.py" "$RES" "$OUT"
 log "wrote $OUT"
