@@ -55,6 +55,16 @@ struct RefEntry {
 
 enum class IndexError { Io, Corrupt };
 
+// What /metrics reports about the index's own storage.
+struct IndexHealth {
+  // The last write failed with a storage error (typically a full disk); the
+  // next successful write clears it.
+  bool writesFailing = false;
+  // Times the index went back to accepting writes after a background error
+  // (disk full) had stopped them.
+  std::uint64_t recoveries = 0;
+};
+
 class Index {
  public:
   virtual ~Index() = default;
@@ -90,6 +100,10 @@ class Index {
   // early stop, fn may call deleteRef/putRef, undecodable entries skipped.
   virtual std::expected<void, IndexError> forEachRef(
       const std::function<bool(std::string_view key, const RefEntry&)>& fn) = 0;
+
+  // Cheap (atomic loads), callable from any thread. Indexes without a
+  // storage layer of their own (MemoryIndex) are always healthy.
+  virtual IndexHealth health() const { return {}; }
 };
 using IndexPtr = std::unique_ptr<Index>;
 

@@ -2,6 +2,8 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
@@ -81,7 +83,43 @@ rocksdb::Slice slice(std::string_view s) {
   return rocksdb::Slice(s.data(), s.size());
 }
 
+// What a write returns while a background error stops the DB: the error
+// itself (an IOError: NoSpace for a full disk), or Incomplete for a write
+// that stalled behind it. Resume() may clear both; Corruption,
+// InvalidArgument and the like are not storage states it can fix.
+bool mayBeBackgroundError(const rocksdb::Status& s) {
+  return s.IsIOError() || s.IsIncomplete();
+}
+
+bool isNoSpace(const rocksdb::Status& s) {
+  return s.IsNoSpace() || s.subcode() == rocksdb::Status::kSpaceLimit;
+}
+
+std::expected<void, IndexError> toResult(const rocksdb::Status& s) {
+  if (!s.ok()) return std::unexpected(toError(s));
+  return {};
+}
+
 }  // namespace
+
+// Called by RocksDB under its DB mutex, on flush, compaction and writer
+// threads: atomics only.
+class RocksDbIndex::ErrorListener final : public rocksdb::EventListener {
+ public:
+  const char* Name() const override { return "HoardIndexErrorListener"; }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/, rocksdb::Status bgError,
+                            bool* autoRecovery) override {
+    // See rocksdb_index.h: hoard resumes from the write path instead.
+    if (isNoSpace(bgError)) *autoRecovery = false;
+  }
+  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override {
+    if (info.new_bg_error.ok()) recoveries_.fetch_add(1);
+  }
+  std::uint64_t recoveries() const { return recoveries_.load(); }
+
+ private:
+  std::atomic<std::uint64_t> recoveries_{0};
+};
 
 std::string encodeBlobMeta(const BlobMeta& meta) {
   std::string out;
@@ -136,7 +174,7 @@ std::optional<RefEntry> decodeRefEntry(std::string_view value) {
 }
 
 std::expected<std::unique_ptr<RocksDbIndex>, std::string> RocksDbIndex::open(
-    const std::string& dir) {
+    const std::string& dir, RocksDbIndexOptions options) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return std::unexpected("cannot create index directory " + dir + ": " + ec.message());
@@ -149,6 +187,9 @@ std::expected<std::unique_ptr<RocksDbIndex>, std::string> RocksDbIndex::open(
   dbOptions.max_open_files = 64;
   dbOptions.keep_log_file_num = 2;
   dbOptions.max_total_wal_size = 16 << 20;
+  if (options.env) dbOptions.env = options.env.get();
+  auto listener = std::make_shared<ErrorListener>();
+  dbOptions.listeners.push_back(listener);
   rocksdb::ColumnFamilyOptions cfOptions;
   cfOptions.OptimizeForSmallDb(&cache);
 
@@ -163,6 +204,9 @@ std::expected<std::unique_ptr<RocksDbIndex>, std::string> RocksDbIndex::open(
   if (!status.ok()) return std::unexpected("cannot open index " + dir + ": " + status.ToString());
 
   std::unique_ptr<RocksDbIndex> index(new RocksDbIndex());
+  index->env_ = std::move(options.env);
+  index->listener_ = std::move(listener);
+  index->resumeInterval_ = options.resumeInterval;
   index->db_.reset(raw);
   index->blobs_ = handles[1];
   index->refs_ = handles[2];
@@ -192,17 +236,15 @@ std::expected<void, IndexError> RocksDbIndex::putBlob(std::string_view digest,
                                                       const BlobMeta& meta) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
+  const std::string value = encodeBlobMeta(meta);
   std::lock_guard lock(blobWriteMu_);
-  auto s = db_->Put(wo, blobs_, slice(digest), encodeBlobMeta(meta));
-  if (!s.ok()) return std::unexpected(toError(s));
-  return {};
+  return toResult(writeResuming([&] { return db_->Put(wo, blobs_, slice(digest), value); }));
 }
 
 std::expected<void, IndexError> RocksDbIndex::deleteBlob(std::string_view digest) {
   std::lock_guard lock(blobWriteMu_);
-  auto s = db_->Delete(rocksdb::WriteOptions(), blobs_, slice(digest));
-  if (!s.ok()) return std::unexpected(toError(s));
-  return {};
+  return toResult(
+      writeResuming([&] { return db_->Delete(rocksdb::WriteOptions(), blobs_, slice(digest)); }));
 }
 
 std::expected<std::optional<RefEntry>, IndexError> RocksDbIndex::getRef(std::string_view key) {
@@ -216,15 +258,14 @@ std::expected<std::optional<RefEntry>, IndexError> RocksDbIndex::getRef(std::str
 }
 
 std::expected<void, IndexError> RocksDbIndex::putRef(std::string_view key, const RefEntry& ref) {
-  auto s = db_->Put(rocksdb::WriteOptions(), refs_, slice(key), encodeRefEntry(ref));
-  if (!s.ok()) return std::unexpected(toError(s));
-  return {};
+  const std::string value = encodeRefEntry(ref);
+  return toResult(
+      writeResuming([&] { return db_->Put(rocksdb::WriteOptions(), refs_, slice(key), value); }));
 }
 
 std::expected<void, IndexError> RocksDbIndex::deleteRef(std::string_view key) {
-  auto s = db_->Delete(rocksdb::WriteOptions(), refs_, slice(key));
-  if (!s.ok()) return std::unexpected(toError(s));
-  return {};
+  return toResult(
+      writeResuming([&] { return db_->Delete(rocksdb::WriteOptions(), refs_, slice(key)); }));
 }
 
 std::expected<void, IndexError> RocksDbIndex::touchBlobs(const std::vector<BlobTouch>& batch) {
@@ -258,9 +299,43 @@ std::expected<void, IndexError> RocksDbIndex::touchBlobs(const std::vector<BlobT
     wb.Put(blobs_, slice(digest), encodeBlobMeta(*meta));
   }
   if (wb.Count() == 0) return {};
-  auto s = db_->Write(rocksdb::WriteOptions(), &wb);
-  if (!s.ok()) return std::unexpected(toError(s));
-  return {};
+  // Still under blobWriteMu_, so a retry cannot resurrect a concurrent delete.
+  return toResult(writeResuming([&] { return db_->Write(rocksdb::WriteOptions(), &wb); }));
+}
+
+IndexHealth RocksDbIndex::health() const {
+  return IndexHealth{writesFailing_.load(), listener_->recoveries()};
+}
+
+rocksdb::Status RocksDbIndex::writeResuming(const std::function<rocksdb::Status()>& write) {
+  const std::uint64_t epoch = resumeEpoch_.load();
+  auto s = write();
+  if (s.ok() || !mayBeBackgroundError(s)) {
+    if (s.ok()) writesFailing_.store(false);
+    return s;
+  }
+  writesFailing_.store(true);
+  if (!tryResume(epoch)) return s;
+  // A write that failed in the WAL was not applied, so running it again
+  // cannot apply it twice (and every write here is idempotent anyway).
+  s = write();
+  writesFailing_.store(!s.ok());
+  return s;
+}
+
+bool RocksDbIndex::tryResume(std::uint64_t epochBefore) {
+  std::unique_lock lock(resumeMu_, std::try_to_lock);
+  if (!lock.owns_lock()) return false;  // another writer is resuming: fail like before
+  if (resumeEpoch_.load() != epochBefore) return true;
+  const auto now = std::chrono::steady_clock::now();
+  if (lastResume_ && now - *lastResume_ < resumeInterval_) return false;
+  lastResume_ = now;
+  // OK also when the DB was not stopped at all (the failure was a one-off):
+  // the retry then costs one more write attempt. Busy: RocksDB is running a
+  // recovery of its own (a retryable non-NoSpace error); it retries alone.
+  if (!db_->Resume().ok()) return false;
+  resumeEpoch_.fetch_add(1);
+  return true;
 }
 
 std::expected<void, IndexError> RocksDbIndex::forEachBlob(
@@ -292,7 +367,7 @@ std::expected<void, IndexError> RocksDbIndex::forEachRef(
 }
 
 std::expected<IndexPtr, std::string> openRocksDbIndex(const std::string& dir) {
-  auto index = RocksDbIndex::open(dir);
+  auto index = RocksDbIndex::open(dir, RocksDbIndexOptions{});
   if (!index) return std::unexpected(std::move(index.error()));
   return IndexPtr(std::move(*index));
 }

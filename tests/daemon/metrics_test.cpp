@@ -95,7 +95,8 @@ TEST_CASE("every family hoard emits has a help text") {
   for (const char* family :
        {"hoard_http_requests_total", "hoard_served_bytes_total", "hoard_upstream_transfer_seconds",
         "hoard_upstream_first_byte_seconds", "hoard_store_bytes", "hoard_store_objects",
-        "hoard_evictions_total", "hoard_digest_mismatch_total", "hoard_active_fills"}) {
+        "hoard_evictions_total", "hoard_digest_mismatch_total", "hoard_active_fills",
+        "hoard_index_writes_failing", "hoard_index_recoveries_total"}) {
     CAPTURE(family);
     CHECK_FALSE(hoard::metricHelp(family).empty());
   }
