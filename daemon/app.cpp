@@ -70,8 +70,8 @@ std::expected<void, std::string> App::start() {
         if (target.starts_with("/npm/") || target.starts_with("/pypi/")) {
           nlohmann::json j;
           if (target.find("/-/npm/v1/security/") != std::string_view::npos) {
-            // npm audit POSTs its dependency list; hoard does not forward request bodies.
-            j["error"] = "npm audit is not supported through hoard (a read-only mirror)";
+            // npm prints this after the status line: say it was the audit that failed.
+            j["error"] = "audit: " + std::string(message);
           } else {
             j["error"] = status == 405 ? "hoard is a read-only mirror: " + std::string(message)
                                        : std::string(message);
@@ -80,6 +80,11 @@ std::expected<void, std::string> App::start() {
         }
         return oci::errorBodyForStatus(status, message);
       });
+  // The only requests read past their head: npm audit's POSTs (a few MB of JSON at most).
+  server_->setBodyPolicy([](const http::Request& r) {
+    return r.path.starts_with("/npm/") &&
+           npm::isAuditRequest(r.method, std::string_view(r.path).substr(5));
+  });
   server_->setAccessLogger([this](const http::ExchangeLog& entry) {
     accessLog_->log(entry, clock_->nowMs());
     countRequest(metrics_, entry);
@@ -171,6 +176,11 @@ void App::registerStoreGauges() {
                           [this] { return static_cast<double>(store_->totalBytes()); });
   metrics_.setGaugeReader("hoard_store_max_bytes",
                           [this] { return static_cast<double>(config_.store.maxSizeBytes); });
+  metrics_.setGaugeReader("hoard_index_writes_failing",
+                          [this] { return store_->index().health().writesFailing ? 1.0 : 0.0; });
+  metrics_.setCounterReader("hoard_index_recoveries_total", [this] {
+    return static_cast<double>(store_->index().health().recoveries);
+  });
   metrics_.setGaugeReader("hoard_active_fills",
                           [this] { return static_cast<double>(fills_.size()); });
   metrics_.setCounterReader("hoard_access_log_dropped_total",

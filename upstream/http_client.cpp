@@ -1,6 +1,7 @@
 #include "upstream/http_client.h"
 
 #include <curl/curl.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <cassert>
@@ -126,6 +127,7 @@ class Transfer {
   bool paused_ = false;                    // onBody returned Pause
   bool wantResume_ = false;                // resume() called; unpause on the next kick
   std::optional<FetchResult> startError_;  // reported from the kick, never from start()
+  std::string postBody_;  // CURLOPT_POSTFIELDS points here for the transfer's whole life
   std::uint64_t idleMs_ = 0;
   std::uint64_t lastActivity_ = 0;  // uv_now() of the last byte received (or start/resume)
   char errbuf_[CURL_ERROR_SIZE] = {};
@@ -147,8 +149,13 @@ bool Transfer::setup(const HttpRequest& req) {
   if (req.receiveBufferBytes > 0) {
     curl_easy_setopt(easy_, CURLOPT_BUFFERSIZE, req.receiveBufferBytes);
   }
+  bool expectGiven = false;
   if (req.method == "HEAD") {
     curl_easy_setopt(easy_, CURLOPT_NOBODY, 1L);
+  } else if (req.method == "POST") {
+    postBody_ = req.body;
+    curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(postBody_.size()));
+    curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, postBody_.data());
   }
   curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, req.followRedirects ? 1L : 0L);
   curl_easy_setopt(easy_, CURLOPT_MAXREDIRS, req.maxRedirects);
@@ -164,6 +171,14 @@ bool Transfer::setup(const HttpRequest& req) {
   for (const auto& h : req.headers) {
     std::string line = h.name + ": " + h.value;
     curl_slist* next = curl_slist_append(headerList_, line.c_str());
+    if (!next) return false;
+    headerList_ = next;
+    expectGiven = expectGiven || strncasecmp(h.name.c_str(), "expect", 7) == 0;
+  }
+  if (req.method == "POST" && !expectGiven) {
+    // libcurl would wait for a 100 (up to a second) before sending a body
+    // over 1 MiB; an upstream API answers the whole request anyway.
+    curl_slist* next = curl_slist_append(headerList_, "Expect:");
     if (!next) return false;
     headerList_ = next;
   }
@@ -304,7 +319,7 @@ std::size_t HttpClient::activeTransfers() const {
 HttpClient::Handle HttpClient::start(const HttpRequest& req, HttpCallbacks cb) {
   if (closeRequested_ || closed_) return Handle();
   auto t = std::make_shared<Transfer>(*this, std::move(cb));
-  if (req.method != "GET" && req.method != "HEAD") {
+  if (req.method != "GET" && req.method != "HEAD" && req.method != "POST") {
     t->startError_ = FetchResult{FetchError::Other, "unsupported method " + req.method};
   } else if (!t->setup(req)) {
     t->startError_ = FetchResult{FetchError::Other, "cannot set up transfer"};

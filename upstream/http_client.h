@@ -32,9 +32,12 @@ struct HttpHeader {
 };
 
 struct HttpRequest {
-  std::string method = "GET";  // GET or HEAD (HEAD => no body is read)
+  std::string method = "GET";  // GET, HEAD (no body is read) or POST (sends `body`)
   std::string url;
-  std::vector<HttpHeader> headers;  // e.g. Accept, Authorization
+  std::vector<HttpHeader> headers;  // e.g. Accept, Authorization, Content-Type for a POST
+  // POST only: sent as it is with its length (the transfer keeps its own copy);
+  // set Content-Type (and Content-Encoding) in `headers`. No Expect: 100-continue.
+  std::string body;
   // Registries answer blob GETs with a 307 to a CDN. A custom Authorization
   // header is never sent to a host other than the original URL's.
   bool followRedirects = false;

@@ -1,8 +1,10 @@
 #include "daemon/http/connection.h"
 
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -48,6 +50,7 @@ const llhttp_settings_t& Connection::parserSettings() {
     s.on_header_value = &Connection::onHeaderValue;
     s.on_header_value_complete = &Connection::onHeaderValueComplete;
     s.on_headers_complete = &Connection::onHeadersComplete;
+    s.on_body = &Connection::onBody;
     s.on_message_complete = &Connection::onMessageComplete;
     return s;
   }();
@@ -162,24 +165,68 @@ int Connection::onHeadersComplete(llhttp_t* p) {
   r.versionMinor = p->http_minor;
   c->keepAliveHint_ = llhttp_should_keep_alive(p) != 0;
   if (p->http_major != 1) return c->fail(505, "HTTP version not supported");
-  // POST only for the (bodiless) maintenance endpoints: hoard is a read-only mirror.
+  // hoard is a mirror: GET and HEAD, bodiless POST to the maintenance
+  // endpoints, and whatever the server's BodyPolicy admits (npm audit).
+  const bool admitted = c->server_.admitsBody(r);
   const bool adminPost = p->method == HTTP_POST && r.path.starts_with("/-/admin/");
-  if (p->method != HTTP_GET && p->method != HTTP_HEAD && !adminPost) {
+  if (p->method != HTTP_GET && p->method != HTTP_HEAD && !adminPost && !admitted) {
     return c->fail(405, "method not allowed");
   }
   if ((p->flags & F_CONTENT_LENGTH) && (p->flags & (F_TRANSFER_ENCODING | F_CHUNKED))) {
     return c->fail(400, "both Content-Length and Transfer-Encoding");
   }
-  // hoard is read-only: a GET/HEAD body has no meaning and would have to be
-  // drained to keep the connection; refuse it instead.
-  if ((p->flags & (F_TRANSFER_ENCODING | F_CHUNKED)) || p->content_length > 0) {
-    return c->fail(400, "request body not allowed");
-  }
+  // Elsewhere a body has no meaning and would have to be drained to keep the
+  // connection; refuse it instead.
+  const bool hasBody = (p->flags & (F_TRANSFER_ENCODING | F_CHUNKED)) || p->content_length > 0;
+  if (hasBody && !admitted) return c->fail(400, "request body not allowed");
   if (p->http_minor >= 1) {  // RFC 9112 3.2: a 1.1 request without Host is a 400
     bool present = false;
     for (const Header& h : r.headers) present = present || h.name == "host";
     if (!present) return c->fail(400, "missing Host header");
   }
+  return hasBody ? c->beginBody(p) : 0;
+}
+
+int Connection::beginBody(const llhttp_t* p) {
+  const ServerLimits& limits = server_.limits_;
+  const bool chunked = (p->flags & (F_TRANSFER_ENCODING | F_CHUNKED)) != 0;
+  if (!chunked && p->content_length > limits.maxRequestBodyBytes) {
+    return fail(413, "request body too large");
+  }
+  // A declared length is only a claim: reserve a little, grow as bytes come.
+  constexpr std::uint64_t kReserveCap = 256UL * 1024;
+  if (!chunked) {
+    exchange_.request_.body.reserve(
+        static_cast<std::size_t>(std::min<std::uint64_t>(p->content_length, kReserveCap)));
+  }
+  setTimer(TimerMode::Body);
+  auto expect = exchange_.request_.header("expect");
+  if (p->http_minor >= 1 && expect.size() == 12 &&
+      strncasecmp(expect.data(), "100-continue", 12) == 0 && !sendContinue()) {
+    return -1;  // closed: the interim response could not be written whole
+  }
+  return 0;
+}
+
+// Best effort, never blocks: in ReadingHead the previous response has been
+// flushed, so an empty socket buffer takes these 25 bytes whole. A client that
+// gets no 100 (EAGAIN) sends its body after its own short wait anyway.
+bool Connection::sendContinue() {
+  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  ssize_t n = ::send(fd_, kContinue.data(), kContinue.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (n < 0 || static_cast<std::size_t>(n) == kContinue.size()) return true;
+  closeNow();  // half an interim response: the connection is unusable
+  return false;
+}
+
+int Connection::onBody(llhttp_t* p, const char* at, std::size_t len) {
+  Connection* c = self(p);
+  std::string& body = c->exchange_.request_.body;
+  if (body.size() + len > c->server_.limits_.maxRequestBodyBytes) {
+    c->fail(413, "request body too large");
+    return HPE_USER;
+  }
+  body.append(at, len);
   return 0;
 }
 
@@ -571,6 +618,9 @@ void Connection::setTimer(TimerMode mode) {
     case TimerMode::Header:
       ms = l.headerTimeoutMs;
       break;
+    case TimerMode::Body:
+      ms = l.bodyTimeoutMs;
+      break;
     case TimerMode::Stall:
       ms = l.writeStallTimeoutMs;
       break;
@@ -587,6 +637,10 @@ void Connection::onTimer(uv_timer_t* handle) {
   if (c->closing_) return;
   if (mode == TimerMode::Header && c->state_ == State::ReadingHead) {
     c->respondError(408, "timed out reading the request head");
+    return;
+  }
+  if (mode == TimerMode::Body && c->state_ == State::ReadingHead) {
+    c->respondError(408, "timed out reading the request body");
     return;
   }
   c->closeNow();  // idle keep-alive, stalled writer, lingering client

@@ -2,8 +2,10 @@
 // One client socket: reads and parses requests with llhttp, runs them one at a
 // time (pipelined requests wait in the read buffer), writes responses with
 // sendmsg() on the loop and file ranges with sendfile() on the threadpool.
+// A request the BodyPolicy admits is read whole (Content-Length or chunked,
+// capped) before its handler runs, under its own deadline.
 //
-// Must survive: the client vanishing at any point (mid-head, while a handler
+// Must survive: the client vanishing at any point (mid-head, mid-request-body, while a handler
 // waits, mid-body, while a sendfile job runs: the connection is freed only
 // after the job returned and both uv handles closed); a handler calling any
 // Exchange method, abort() included, from inside the handler call or later;
@@ -55,7 +57,7 @@ class Connection {
 
  private:
   enum class State : std::uint8_t { ReadingHead, Handling, Lingering };
-  enum class TimerMode : std::uint8_t { None, Idle, Header, Stall, Linger };
+  enum class TimerMode : std::uint8_t { None, Idle, Header, Body, Stall, Linger };
 
   static void onPoll(uv_poll_t* handle, int status, int events);
   static void onTimer(uv_timer_t* handle);
@@ -72,10 +74,14 @@ class Connection {
   static int onHeaderValue(llhttp_t* p, const char* at, std::size_t len);
   static int onHeaderValueComplete(llhttp_t* p);
   static int onHeadersComplete(llhttp_t* p);
+  static int onBody(llhttp_t* p, const char* at, std::size_t len);
   static int onMessageComplete(llhttp_t* p);
   static const llhttp_settings_t& parserSettings();
 
   int fail(int status, const char* message);
+  // Checks and starts reading an admitted request's body; 0 or a fail() result.
+  int beginBody(const llhttp_t* p);
+  bool sendContinue();
   void onReadable();
   void onWritable();
   void parseBuffered();

@@ -228,6 +228,8 @@ void Exchange::reset() {
   request_.path.clear();
   request_.query.clear();
   request_.headers.clear();
+  // Freed, not cleared: a rare request's megabytes should not stay with the connection.
+  std::string().swap(request_.body);
   request_.versionMinor = 1;
   context_.reset();
   onDrained_ = nullptr;

@@ -34,6 +34,8 @@ class Exchange {
   Exchange& operator=(const Exchange&) = delete;
 
   const Request& request() const { return request_; }
+  // Moves the request body out (it can be megabytes; see BodyPolicy).
+  std::string takeRequestBody() { return std::exchange(request_.body, std::string()); }
   bool isHead() const { return isHead_; }
   void setContext(RequestContextPtr ctx) { context_ = std::move(ctx); }
 

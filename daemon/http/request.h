@@ -15,12 +15,15 @@ struct Header {
 using Headers = std::vector<Header>;
 
 struct Request {
-  std::string method;  // "GET", "HEAD"
+  std::string method;  // "GET", "HEAD", "POST" (bodiless admin, or what a BodyPolicy admits)
   std::string target;  // raw request-target as received
   std::string path;    // target up to '?', NOT percent-decoded
   std::string query;   // after '?', raw, may be empty
   Headers headers;
   std::string peer;  // "127.0.0.1:53122"
+  // The whole body (Content-Length or de-chunked), complete before the handler
+  // runs; empty unless the Server's BodyPolicy admitted the request.
+  std::string body;
   int versionMinor = 1;
 
   // First header with that (lowercase) name, or "" when absent.

@@ -33,6 +33,13 @@ using Handler = std::function<void(Exchange&)>;
 using ErrorFormatter =
     std::function<std::string(int status, std::string_view message, std::string_view target)>;
 using AccessLogger = std::function<void(const ExchangeLog&)>;
+// Whether a request may carry a body, asked when its head is complete (method,
+// path and headers set). Only admitted requests are read past their head (up
+// to ServerLimits::maxRequestBodyBytes) and may use a method other than GET and
+// HEAD; any other request with a body is refused (405 for such a method, else
+// 400), as before. Keep it a short, explicit list: everything it admits is
+// buffered in memory before the handler runs.
+using BodyPolicy = std::function<bool(const Request&)>;
 
 class Server {
  public:
@@ -48,6 +55,7 @@ class Server {
   // Body (application/json) of server-generated errors; default {"error":"..."}.
   void setErrorFormatter(ErrorFormatter f) { errorFormatter_ = std::move(f); }
   void setAccessLogger(AccessLogger f) { accessLogger_ = std::move(f); }
+  void setBodyPolicy(BodyPolicy f) { bodyPolicy_ = std::move(f); }
   // Stop accepting, close idle connections, let in-flight exchanges finish,
   // force-close after shutdownGraceMs, then call done (after every handle of
   // the server is closed, so done may destroy the Server). Idempotent: later
@@ -63,6 +71,7 @@ class Server {
   void connectionClosed(Connection* c);
   std::string formatError(int status, std::string_view message, std::string_view target = {}) const;
   bool shuttingDown() const { return shutdownStarted_; }
+  bool admitsBody(const Request& r) const { return bodyPolicy_ && bodyPolicy_(r); }
 
   void onAcceptable();
   void acceptOne(int fd, const sockaddr* peer);
@@ -77,6 +86,7 @@ class Server {
   Handler handler_;
   ErrorFormatter errorFormatter_;
   AccessLogger accessLogger_;
+  BodyPolicy bodyPolicy_;
   HttpDate date_;
 
   int listenFd_ = -1;

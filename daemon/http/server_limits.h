@@ -19,6 +19,11 @@ struct ServerLimits {
   // could destroy the response in flight) for at most this long.
   std::uint64_t lingerTimeoutMs = 2000;
   std::size_t readBufferBytes = 16UL * 1024;  // per connection; llhttp parses incrementally
+  // Request bodies, read only for requests the Server's BodyPolicy admits:
+  std::size_t maxRequestBodyBytes = 8UL * 1024 * 1024;  // over -> 413 and close
+  // End of the head to the end of the body -> 408. One deadline, not extended
+  // by trickled bytes, so a slow body cannot hold a connection for long.
+  std::uint64_t bodyTimeoutMs = 30000;
 };
 
 }  // namespace hoard::http

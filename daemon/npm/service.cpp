@@ -81,6 +81,18 @@ std::string NpmService::mountUrl(const http::Request& req) const {
   return scheme + "://" + std::string(host) + "/npm";
 }
 
+std::vector<std::string> NpmService::privateScopes() {
+  std::vector<std::string> out;
+  for (const auto& u : upstreams_) {
+    for (const auto& s : u->config.scopes) {
+      NpmPath probe;
+      probe.scope = s;
+      if (route(probe) != default_) out.push_back(s);
+    }
+  }
+  return out;
+}
+
 void NpmService::countUpstreamRequest(const FrontUpstream& upstream, std::string_view kind) {
   deps_.metrics->add("hoard_upstream_requests_total{upstream=\"" + upstream.config.name +
                      "\",kind=\"" + std::string(kind) + "\"}");
@@ -94,7 +106,9 @@ void NpmService::handle(http::Exchange& ex, std::string_view rest) {
   }
   if (path->kind == NpmPath::Kind::Endpoint) {
     const auto& e = path->endpoint;
-    if (e == "ping" || e.starts_with("ping?")) {
+    if (isAuditRequest(ex.request().method, rest)) {
+      handleAudit(*this, ex, e);  // before the policy: an audit fetches no package
+    } else if (e == "ping" || e.starts_with("ping?")) {
       ex.respond(200, {{"Content-Type", "application/json"}}, "{}\n");
     } else if (e == "whoami") {
       respondNpmError(ex, 401, "hoard is a read-only mirror: there is no login");

@@ -52,6 +52,12 @@ class NpmService {
   // tarball), with npm's way of refusing.
   policy::RequestPolicy requestPolicy(const NpmPath& path) const;
   AccessTracker* access() const { return deps_.access; }
+  uv_loop_t* loop() const { return deps_.loop; }
+  // Where unscoped names (and npm audit) go; null when none is configured.
+  FrontUpstream* defaultUpstream() const { return default_; }
+  // Every configured scope that route() sends to an upstream other than the
+  // default one: names in them must never reach the public upstream.
+  std::vector<std::string> privateScopes();
 
  private:
   Deps deps_;
@@ -73,5 +79,12 @@ void handlePackument(NpmService& svc, http::Exchange& ex, const NpmPath& path,
                      FrontUpstream& upstream);
 void handleTarball(NpmService& svc, http::Exchange& ex, const NpmPath& path,
                    FrontUpstream& upstream);
+
+// npm audit: POST to -/npm/v1/security/advisories/bulk or -/npm/v1/security/audits/quick.
+// `rest` is the path after "/npm/". The only npm requests hoard reads a body
+// for (the App's http::BodyPolicy asks this).
+bool isAuditRequest(std::string_view method, std::string_view rest);
+// `endpoint` is the path after "/npm/-/" (audit_handler.cpp).
+void handleAudit(NpmService& svc, http::Exchange& ex, std::string_view endpoint);
 
 }  // namespace hoard::npm

@@ -560,11 +560,60 @@ TEST_CASE("HttpClient close with transfers in flight calls nothing but done") {
   hs.clear();  // handles outliving their transfers are harmless
 }
 
-TEST_CASE("HttpClient rejects unsupported methods asynchronously") {
+TEST_CASE("HttpClient POST sends the whole body, owned by the transfer, without Expect") {
+  FixtureServer server;
+  Loop loop;
+  TestClient c(loop);
+  // Over 1 MiB: libcurl would otherwise send Expect: 100-continue and wait for the 100.
+  std::string payload(3 * 1024 * 1024 + 17, '\0');
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>((i * 7) % 251);
+  Recorded r;
+  HttpClient::Handle h;
+  {
+    HttpRequest req;
+    req.method = "POST";
+    req.url = server.url("/echo");
+    req.headers.push_back({"Content-Type", "application/json"});
+    req.body = payload;
+    h = c.http.start(req, record(r));
+    req.body.assign(payload.size(), 'x');  // the transfer must have its own copy
+  }
+  REQUIRE(loop.runUntil([&] { return r.done(); }));
+  CHECK(r.result->error == FetchError::None);
+  REQUIRE(r.head);
+  CHECK(r.head->status == 200);
+  CHECK(r.head->header("x-seen-length") == std::to_string(payload.size()));
+  CHECK(r.head->header("content-type") == "application/json");
+  CHECK(r.body.size() == payload.size());
+  CHECK(r.body == payload);
+  auto seen = seenRequests(loop, c.http, server, "/echo");
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0]["method"] == "POST");
+  CHECK_FALSE(seen[0]["headers"].contains("expect"));
+}
+
+TEST_CASE("HttpClient POST with an empty body sends Content-Length: 0") {
+  FixtureServer server;
   Loop loop;
   TestClient c(loop);
   HttpRequest req;
   req.method = "POST";
+  req.url = server.url("/echo");
+  auto r = fetchNow(loop, c.http, req);
+  CHECK(r.result->error == FetchError::None);
+  REQUIRE(r.head);
+  CHECK(r.head->status == 200);
+  CHECK(r.body.empty());
+  auto seen = seenRequests(loop, c.http, server, "/echo");
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0]["headers"]["content-length"] == "0");
+}
+
+TEST_CASE("HttpClient rejects unsupported methods asynchronously") {
+  Loop loop;
+  TestClient c(loop);
+  HttpRequest req;
+  req.method = "PUT";
   req.url = "http://127.0.0.1:1/";
   Recorded r;
   auto h = c.http.start(req, record(r));

@@ -755,3 +755,179 @@ TEST_CASE("Upgrade requests (curl --http2 on http://) are served as plain HTTP/1
   CHECK(r2.body == "path=/two query=");
   CHECK(r3.body == "path=/three query=");
 }
+
+// ---- request bodies (only where the BodyPolicy admits them) ----------------
+
+namespace {
+
+// Admits POST /upload; the handler answers with what it was given, so a body
+// delivered in pieces (or before it was complete) shows.
+struct BodyServer {
+  explicit BodyServer(ServerLimits limits = fastLimits())
+      : srv(
+            limits,
+            [this](Exchange& ex) {
+              ++handled;
+              std::string answer = ex.request().method + " " + ex.request().path + " " +
+                                   std::to_string(ex.request().body.size()) + ":";
+              answer += ex.takeRequestBody();
+              ex.respond(200, {{"Content-Type", "text/plain"}}, std::move(answer));
+            },
+            [](Server& s) {
+              s.setBodyPolicy(
+                  [](const Request& r) { return r.method == "POST" && r.path == "/upload"; });
+            }) {}
+  std::atomic<int> handled{0};
+  TestServer srv;
+};
+
+std::string post(const std::string& target, const std::string& body,
+                 const std::string& extra = "") {
+  return "POST " + target +
+         " HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra +
+         "\r\n" + body;
+}
+
+}  // namespace
+
+TEST_CASE("an admitted POST body is delivered whole: Content-Length, in pieces") {
+  BodyServer b;
+  Client c(b.srv.port());
+  // Larger than the read buffer, sent in slices with pauses: the handler
+  // must run once, with all of it.
+  const std::string body = randomBytes(200 * 1024 + 7, 3);
+  const std::string req = post("/upload", body);
+  for (std::size_t off = 0; off < req.size(); off += 50 * 1024) {
+    REQUIRE(c.send(req.substr(off, 50 * 1024)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  Response r = c.read();
+  REQUIRE(r.status == 200);
+  CHECK(r.body == "POST /upload " + std::to_string(body.size()) + ":" + body);
+  CHECK(b.handled == 1);
+}
+
+TEST_CASE("an admitted POST body is delivered whole: chunked") {
+  BodyServer b;
+  Client c(b.srv.port());
+  REQUIRE(c.send("POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(b.handled == 0);  // not before the message is complete
+  REQUIRE(c.send("lo\r\n6\r\n world\r\n"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(b.handled == 0);
+  REQUIRE(c.send("0\r\n\r\n"));
+  Response r = c.read();
+  REQUIRE(r.status == 200);
+  CHECK(r.body == "POST /upload 11:hello world");
+  CHECK(r.header("connection") == "keep-alive");
+}
+
+TEST_CASE("keep-alive and pipelining go on after a POST with a body") {
+  BodyServer b;
+  Client c(b.srv.port());
+  REQUIRE(c.send(post("/upload", "first") + get("/after") + post("/upload", "")));
+  Response r1 = c.read();
+  Response r2 = c.read();
+  Response r3 = c.read();
+  CHECK(r1.body == "POST /upload 5:first");
+  CHECK(r1.header("connection") == "keep-alive");
+  CHECK(r2.body == "GET /after 0:");  // the previous body is not carried over
+  CHECK(r3.body == "POST /upload 0:");
+  REQUIRE(c.send(post("/upload", "again")));
+  CHECK(c.read().body == "POST /upload 5:again");
+  CHECK(b.srv.connectionCount() == 1);
+}
+
+TEST_CASE("a request body over the cap gets 413 and the connection closes") {
+  ServerLimits limits = fastLimits();
+  limits.maxRequestBodyBytes = 1000;
+  BodyServer b(limits);
+  SECTION("declared by Content-Length") {
+    Client c(b.srv.port());
+    REQUIRE(c.send(post("/upload", std::string(1001, 'x'))));
+    Response r = c.read();
+    CHECK(r.status == 413);
+    CHECK(r.header("connection") == "close");
+    CHECK(c.closedByPeer());
+  }
+  SECTION("chunked, found out while reading") {
+    Client c(b.srv.port());
+    std::string chunk = "258\r\n" + std::string(600, 'y') + "\r\n";  // 0x258 = 600
+    REQUIRE(c.send("POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                   chunk + chunk));
+    Response r = c.read();
+    CHECK(r.status == 413);
+    CHECK(c.closedByPeer());
+  }
+  SECTION("exactly at the cap is fine") {
+    Client c(b.srv.port());
+    REQUIRE(c.send(post("/upload", std::string(1000, 'z'))));
+    Response r = c.read();
+    CHECK(r.status == 200);
+    CHECK(r.body == "POST /upload 1000:" + std::string(1000, 'z'));
+  }
+  CHECK(b.handled <= 1);
+}
+
+TEST_CASE("bodies stay refused where the BodyPolicy does not admit them") {
+  BodyServer b;
+  {
+    Client c(b.srv.port());
+    REQUIRE(c.send(post("/elsewhere", "body")));
+    Response r = c.read();
+    CHECK(r.status == 405);
+    CHECK(r.header("allow") == "GET, HEAD");
+    CHECK(c.closedByPeer());
+  }
+  {
+    Client c(b.srv.port());
+    REQUIRE(c.send("PUT /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}"));
+    CHECK(c.read().status == 405);
+  }
+  {
+    Client c(b.srv.port());
+    REQUIRE(c.send(get("/upload", "Content-Length: 3\r\n") + "abc"));
+    CHECK(c.read().status == 400);
+  }
+  CHECK(b.handled == 0);
+}
+
+TEST_CASE("a request body that does not arrive in time gets 408") {
+  ServerLimits limits = fastLimits();
+  limits.bodyTimeoutMs = 200;
+  BodyServer b(limits);
+  Client c(b.srv.port());
+  auto start = std::chrono::steady_clock::now();
+  REQUIRE(c.send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc"));
+  // Trickling bytes must not extend the deadline.
+  for (int i = 0; i < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    c.send("d");
+  }
+  Response r = c.read();
+  CHECK(r.status == 408);
+  CHECK(c.closedByPeer());
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1500));
+  CHECK(b.handled == 0);
+}
+
+TEST_CASE("Expect: 100-continue on an admitted request gets the interim response") {
+  BodyServer b;
+  Client c(b.srv.port());
+  REQUIRE(c.send(
+      "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"));
+  const std::string interim = "HTTP/1.1 100 Continue\r\n\r\n";
+  std::string got;
+  while (got.size() < interim.size()) {
+    char buf[64];
+    ssize_t n = ::recv(c.fd(), buf, interim.size() - got.size(), 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  REQUIRE(got == interim);
+  REQUIRE(c.send("data"));
+  Response r = c.read();
+  CHECK(r.status == 200);
+  CHECK(r.body == "POST /upload 4:data");
+}
