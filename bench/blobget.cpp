@@ -22,14 +22,14 @@
 //
 // Output: one line of key=value pairs on stdout (run.sh parses it); problems on stderr.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -56,8 +56,8 @@ struct Options {
   int conns = 4;
   double seconds = 10;
   bool once = false;
-  std::string sha256;  // lower-case hex, once mode only
-  std::string expectFile;  // once mode: bodies must equal this file
+  std::string sha256;            // lower-case hex, once mode only
+  std::string expectFile;        // once mode: bodies must equal this file
   const char* expect = nullptr;  // its bytes (mapped)
   size_t expectSize = 0;
   long long expectLength = -1;
@@ -195,7 +195,8 @@ void runConnection(const Options& o, Result& r, Barrier& start, const Clock::tim
     unsigned long long offset = 0;  // body bytes so far
     auto compare = [&](const char* p, size_t n) {
       if (!o.expect) return;
-      if (offset + n > o.expectSize || std::memcmp(p, o.expect + offset, n) != 0) r.sameBytes = false;
+      if (offset + n > o.expectSize || std::memcmp(p, o.expect + offset, n) != 0)
+        r.sameBytes = false;
     };
     compare(head.data() + headEnd + 4, already);
     offset += already;
@@ -306,8 +307,9 @@ int main(int argc, char** argv) {
     }
     o.expectSize = static_cast<size_t>(st.st_size);
     // Mapped and faulted in before the clock starts.
-    void* p = o.expectSize == 0 ? nullptr
-                                : mmap(nullptr, o.expectSize, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+    void* p = o.expectSize == 0
+                  ? nullptr
+                  : mmap(nullptr, o.expectSize, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
     close(fd);
     if (p == MAP_FAILED) {
       std::fprintf(stderr, "blobget: mmap %s: %s\n", o.expectFile.c_str(), std::strerror(errno));
